@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely/migration'
+import * as apiKeysAndSessions from './20261125T000000-api-keys-and-sessions.js'
+
+/**
+ * Every migration, by name, in the order they run. Listed explicitly (no directory glob)
+ * so the same set runs from the sources under vitest and from dist/ in production.
+ * Never rename or edit a migration that has shipped; add a new one.
+ */
+export const migrations: Record<string, Migration> = {
+  '20261125T000000-api-keys-and-sessions': apiKeysAndSessions,
+}

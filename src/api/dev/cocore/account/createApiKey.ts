@@ -1,0 +1,29 @@
+import type { AppContext } from '../../../../context.js'
+import type { Server } from '../../../../lexicon/index.js'
+import { createKey, parseExpiresAt } from '../../../../services/api-key-service.js'
+import { keyCreatorOf } from '../../../../auth/key-creator.js'
+
+export default function (server: Server, ctx: AppContext) {
+  server.dev.cocore.account.createApiKey({
+    auth: ctx.authVerifier.account,
+    handler: async ({ auth, input }) => {
+      const now = new Date()
+      const created = await createKey(
+        ctx.db,
+        {
+          did: auth.credentials.did,
+          name: input.body.name,
+          expiresAt: parseExpiresAt(input.body.expiresAt, now),
+          createdBy: keyCreatorOf(auth.credentials),
+        },
+        now,
+      )
+      return {
+        encoding: 'application/json',
+        body: created,
+        // The one response that carries a secret: no cache may keep it.
+        headers: { 'cache-control': 'no-store' },
+      }
+    },
+  })
+}

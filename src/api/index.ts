@@ -1,0 +1,14 @@
+import type { AppContext } from '../context.js'
+import type { Server } from '../lexicon/index.js'
+import createApiKey from './dev/cocore/account/createApiKey.js'
+import deleteApiKey from './dev/cocore/account/deleteApiKey.js'
+import listApiKeys from './dev/cocore/account/listApiKeys.js'
+import revokeApiKey from './dev/cocore/account/revokeApiKey.js'
+
+/** Registers every dev.cocore.account.* method (an unregistered one would answer Express's HTML 404). */
+export function registerMethods(server: Server, ctx: AppContext): void {
+  createApiKey(server, ctx)
+  listApiKeys(server, ctx)
+  revokeApiKey(server, ctx)
+  deleteApiKey(server, ctx)
+}

@@ -1,0 +1,43 @@
+import { createHash, randomBytes } from 'node:crypto'
+
+/**
+ * The shapes of the two secrets this service hands out, and the one way they are hashed.
+ * Secrets are looked up by their SHA-256 (a unique index), so no secret is ever compared
+ * character by character and none is stored.
+ */
+
+export const apiKeySecretPrefix = 'cocore-'
+/** `cocore-` + 43 url-safe base64 characters: 32 bytes from the CSPRNG, unpadded. */
+const apiKeySecretPattern = /^cocore-[A-Za-z0-9_-]{43}$/
+/** Characters of the secret kept in clear for display: `cocore-` + 8. */
+const displayPrefixLength = apiKeySecretPrefix.length + 8
+
+/** A session token is 43 url-safe base64 characters (32 random bytes). */
+const sessionTokenPattern = /^[A-Za-z0-9_-]{43}$/
+
+export const sessionCookieName = 'cocore_session'
+
+export function generateApiKeySecret(): string {
+  return apiKeySecretPrefix + randomBytes(32).toString('base64url')
+}
+
+export function isApiKeySecret(value: string): boolean {
+  return apiKeySecretPattern.test(value)
+}
+
+export function displayPrefix(secret: string): string {
+  return secret.slice(0, displayPrefixLength)
+}
+
+export function generateSessionToken(): string {
+  return randomBytes(32).toString('base64url')
+}
+
+export function isSessionToken(value: string): boolean {
+  return sessionTokenPattern.test(value)
+}
+
+/** SHA-256 of the whole secret as bytes: what the database stores and looks up by. */
+export function hashSecret(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest()
+}

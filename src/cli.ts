@@ -1,0 +1,93 @@
+import { parseArgs } from 'node:util'
+import { commands, UsageError } from './commands.js'
+import { ConfigError, readConfig, type Config } from './config.js'
+import { AppContext } from './context.js'
+import { createLogger } from './logger.js'
+import { readPackageVersion } from './version.js'
+
+const exitOk = 0
+/** A run-time failure: database unreachable, data folder locked, port taken. */
+const exitFailure = 1
+/** Bad arguments or configuration. */
+const exitUsage = 2
+
+const usage = [
+  'usage: cocore-account <command> [options]',
+  '',
+  ...Object.values(commands).map((command) => `  ${command.usage}`),
+  '',
+  'Configuration comes from the environment: PORT, HOST, DATABASE_URL, DATA_DIR,',
+  'LAST_USED_INTERVAL_SECONDS, LOG_LEVEL (see README.md).',
+].join('\n')
+
+/**
+ * Runs one command. Its JSON result is the only thing written to stdout; logs and errors go
+ * to stderr as one line. Returns the exit status.
+ */
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
+    process.stdout.write(`${usage}\n`)
+    return argv.length === 0 ? exitUsage : exitOk
+  }
+
+  let cfg: Config
+  let run: ReturnType<typeof parseCommand>
+  try {
+    run = parseCommand(argv)
+    cfg = readConfig(env, readPackageVersion())
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) return fail(err.message, exitUsage)
+    if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+      return fail(err.message, exitUsage)
+    }
+    throw err
+  }
+
+  const logger = createLogger(cfg.logLevel)
+  const shutdown = new AbortController()
+  const stop = () => shutdown.abort()
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  let ctx: AppContext | undefined
+  try {
+    ctx = await AppContext.create(cfg, logger)
+    const result = await run(ctx, shutdown.signal)
+    if (result !== undefined) process.stdout.write(`${JSON.stringify(result)}\n`)
+    return exitOk
+  } catch (err) {
+    if (err instanceof UsageError) return fail(err.message, exitUsage)
+    return fail(describeFailure(err), exitFailure)
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    await ctx?.destroy().catch(() => undefined)
+  }
+}
+
+function parseCommand(argv: string[]) {
+  const name = argv[0] === 'keys' || argv[0] === 'sessions' ? `${argv[0]} ${argv[1] ?? ''}` : (argv[0] ?? '')
+  const command = commands[name]
+  if (!command) throw new UsageError(`unknown command "${name.trim()}" (run cocore-account --help)`)
+  const { values } = parseArgs({
+    args: argv.slice(name.split(' ').length),
+    options: command.options,
+    strict: true,
+    allowPositionals: false,
+  })
+  return command.parse(values)
+}
+
+function fail(message: string, status: number): number {
+  process.stderr.write(`cocore-account: ${message.replace(/\s*\n\s*/g, ' ')}\n`)
+  return status
+}
+
+/** One line that says what went wrong, without a stack. */
+function describeFailure(err: unknown): string {
+  if (err instanceof AggregateError && !err.message) return describeFailure(err.errors[0])
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code
+    return err.message || code || err.name
+  }
+  return String(err)
+}

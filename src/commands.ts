@@ -1,0 +1,132 @@
+import { isValidDid } from '@atproto/syntax'
+import { XRPCError } from '@atproto/xrpc-server'
+import type { ParseArgsConfig } from 'node:util'
+import type { AppContext } from './context.js'
+import { ids, lexicons } from './lexicon/lexicons.js'
+import { AccountServer } from './server.js'
+import { createKey, parseExpiresAt, revokeEveryKey } from './services/api-key-service.js'
+import { createSession, revokeSessions } from './services/session-service.js'
+
+/** Bad command-line input: the CLI prints the message and exits with status 2. */
+export class UsageError extends Error {}
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>
+type Run = (ctx: AppContext, signal: AbortSignal) => Promise<unknown>
+
+/**
+ * A command checks its arguments first and returns the work to run once the database is
+ * open: bad input never waits on the database or migrates anything. The work returns the
+ * JSON result printed on stdout, or undefined (serve). It calls the same services as the
+ * XRPC methods, so the CLI and the API cannot disagree.
+ */
+export type Command = {
+  usage: string
+  options: NonNullable<ParseArgsConfig['options']>
+  parse(values: Values): Run
+}
+
+const defaultSessionTtlHours = 168
+const maxSessionTtlHours = 24 * 366
+const didOption = { did: { type: 'string' } } as const
+
+export const commands: Record<string, Command> = {
+  serve: {
+    usage: 'serve',
+    options: {},
+    parse: () => async (ctx, signal) => {
+      const server = AccountServer.create(ctx)
+      await server.start()
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
+      ctx.logger.info('shutting down')
+      await server.destroy()
+      return undefined
+    },
+  },
+  migrate: {
+    usage: 'migrate',
+    options: {},
+    // Opening the database has already brought it to the latest migration.
+    parse: () => async () => ({ migrated: true }),
+  },
+  'keys create': {
+    usage: 'keys create --did DID --name NAME [--expires-at ISO]',
+    options: { ...didOption, name: { type: 'string' }, 'expires-at': { type: 'string' } },
+    parse(values) {
+      const did = requireDid(values)
+      const name = requireString(values, 'name')
+      const expiresAtText = optionalString(values, 'expires-at')
+      asUsageError(() => {
+        // The same checks the createApiKey method applies to its input.
+        lexicons.assertValidXrpcInput(ids.DevCocoreAccountCreateApiKey, { name, expiresAt: expiresAtText })
+        parseExpiresAt(expiresAtText, new Date())
+      })
+      return async (ctx) => {
+        const now = new Date()
+        const expiresAt = asUsageError(() => parseExpiresAt(expiresAtText, now))
+        return createKey(ctx.db, { did, name, expiresAt, createdBy: { kind: 'cli' } }, now)
+      }
+    },
+  },
+  'keys revoke-all': {
+    usage: 'keys revoke-all --did DID',
+    options: didOption,
+    parse(values) {
+      const did = requireDid(values)
+      return async (ctx) => ({ revoked: await revokeEveryKey(ctx.db, did, new Date()) })
+    },
+  },
+  'sessions create': {
+    usage: 'sessions create --did DID [--ttl-hours N]',
+    options: { ...didOption, 'ttl-hours': { type: 'string' } },
+    parse(values) {
+      const did = requireDid(values)
+      const ttlHours = parseTtlHours(optionalString(values, 'ttl-hours'))
+      return (ctx) => createSession(ctx.db, did, ttlHours, new Date())
+    },
+  },
+  'sessions revoke': {
+    usage: 'sessions revoke --did DID',
+    options: didOption,
+    parse(values) {
+      const did = requireDid(values)
+      return async (ctx) => ({ revoked: await revokeSessions(ctx.db, did, new Date()) })
+    },
+  },
+}
+
+function requireDid(values: Values): string {
+  const did = requireString(values, 'did')
+  if (!isValidDid(did)) throw new UsageError(`--did: "${did}" is not a valid DID (expected did:plc:… or did:web:…)`)
+  return did
+}
+
+function requireString(values: Values, option: string): string {
+  const value = values[option]
+  if (typeof value !== 'string') throw new UsageError(`missing --${option}`)
+  return value
+}
+
+function optionalString(values: Values, option: string): string | undefined {
+  const value = values[option]
+  return typeof value === 'string' ? value : undefined
+}
+
+function parseTtlHours(value: string | undefined): number {
+  if (value === undefined) return defaultSessionTtlHours
+  const hours = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : Number.NaN
+  if (!(hours > 0 && hours <= maxSessionTtlHours)) {
+    throw new UsageError(`--ttl-hours must be a number of hours above 0 and at most ${maxSessionTtlHours}`)
+  }
+  return hours
+}
+
+/** Runs a check shared with the XRPC methods, naming the command-line option in its error. */
+function asUsageError<T>(check: () => T): T {
+  try {
+    return check()
+  } catch (err) {
+    if (!(err instanceof XRPCError) && !(err instanceof Error && err.name === 'ValidationError')) throw err
+    const message = err.message.replace(/^(Input\/)?expiresAt/, '--expires-at').replace(/^Input\/name/, '--name')
+    throw new UsageError(message)
+  }
+}

@@ -1,0 +1,83 @@
+import path from 'node:path'
+import { z } from 'zod'
+
+/**
+ * The service's whole configuration, read from the environment once at start-up.
+ * Nothing else in the codebase reads `process.env`.
+ */
+export type Config = {
+  port: number
+  host: string
+  /** Postgres connection string; undefined means the embedded PGlite database. */
+  databaseUrl: string | undefined
+  /** Folder of the embedded database (absolute). */
+  dataDir: string
+  /** How often, at most, a key's `lastUsedAt` is rewritten after its first use. */
+  lastUsedIntervalSeconds: number
+  logLevel: LogLevel
+  version: string
+}
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof logLevels)[number]
+
+/** A configuration value that cannot be used; the CLI reports it and exits with status 2. */
+export class ConfigError extends Error {}
+
+const integerFromEnv = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`))
+
+const envSchema = z.object({
+  PORT: integerFromEnv('PORT', 0, 65535).default(3000),
+  HOST: z.string().trim().min(1, 'HOST must not be empty').default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value ? value : undefined))
+    .refine((value) => value === undefined || /^postgres(ql)?:\/\//.test(value), {
+      message: 'DATABASE_URL must be a postgres:// or postgresql:// URL',
+    }),
+  DATA_DIR: z.string().trim().min(1, 'DATA_DIR must not be empty').default('./data'),
+  LAST_USED_INTERVAL_SECONDS: integerFromEnv('LAST_USED_INTERVAL_SECONDS', 0, 86_400).default(60),
+  LOG_LEVEL: z.enum(logLevels, { message: `LOG_LEVEL must be one of ${logLevels.join(', ')}` }).default('info'),
+})
+
+/** Validates the environment; throws a ConfigError whose message names the bad variable. */
+export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
+  // An empty variable means "unset", as in most shells' `VAR= command`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
+  const parsed = envSchema.safeParse(present)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const variable = issue?.path.join('.') ?? 'environment'
+    throw new ConfigError(`invalid configuration: ${variable}: ${issue?.message ?? 'invalid value'}`)
+  }
+  const values = parsed.data
+  return {
+    port: values.PORT,
+    host: values.HOST,
+    databaseUrl: values.DATABASE_URL,
+    dataDir: path.resolve(values.DATA_DIR),
+    lastUsedIntervalSeconds: values.LAST_USED_INTERVAL_SECONDS,
+    logLevel: values.LOG_LEVEL,
+    version,
+  }
+}
+
+/** The database URL with any password replaced, safe for logs. */
+export function describeDatabase(cfg: Pick<Config, 'databaseUrl' | 'dataDir'>): string {
+  if (!cfg.databaseUrl) return `embedded PGlite in ${cfg.dataDir}`
+  try {
+    const url = new URL(cfg.databaseUrl)
+    if (url.password) url.password = '***'
+    return `postgres ${url.toString()}`
+  } catch {
+    return 'postgres (unparseable DATABASE_URL)'
+  }
+}

@@ -1,0 +1,81 @@
+import type { Kysely } from 'kysely'
+import type { ApiKeyRow, DatabaseSchema, NewApiKey } from './schema.js'
+
+type Db = Kysely<DatabaseSchema>
+
+/** The columns a key's public view needs; never the hash. */
+const viewColumns = [
+  'id',
+  'did',
+  'name',
+  'prefix',
+  'created_at',
+  'expires_at',
+  'revoked_at',
+  'last_used_at',
+] as const satisfies readonly (keyof ApiKeyRow)[]
+
+export type ApiKeyRecord = Pick<ApiKeyRow, (typeof viewColumns)[number]>
+
+export async function insertKey(db: Db, key: NewApiKey): Promise<ApiKeyRecord> {
+  return db.insertInto('api_key').values(key).returning(viewColumns).executeTakeFirstOrThrow()
+}
+
+/** Every key of one account, newest first (served by api_key_did_created_at_idx). */
+export async function listKeysByDid(db: Db, did: string): Promise<ApiKeyRecord[]> {
+  return db
+    .selectFrom('api_key')
+    .select(viewColumns)
+    .where('did', '=', did)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute()
+}
+
+export async function findKeyByHash(db: Db, keyHash: Uint8Array): Promise<ApiKeyRecord | undefined> {
+  return db.selectFrom('api_key').select(viewColumns).where('key_hash', '=', keyHash).executeTakeFirst()
+}
+
+/** Revokes one unrevoked key of `did`; true when this call revoked it. */
+export async function revokeKey(db: Db, did: string, id: string, now: Date): Promise<boolean> {
+  const result = await db
+    .updateTable('api_key')
+    .set({ revoked_at: now })
+    .where('id', '=', id)
+    .where('did', '=', did)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst()
+  return result.numUpdatedRows > 0n
+}
+
+/** Removes one key of `did`, whatever its state; true when this call removed it. */
+export async function deleteKey(db: Db, did: string, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('api_key').where('id', '=', id).where('did', '=', did).executeTakeFirst()
+  return result.numDeletedRows > 0n
+}
+
+/** Revokes every unrevoked key of `did` (the incident button); returns how many. */
+export async function revokeAllKeys(db: Db, did: string, now: Date): Promise<number> {
+  const result = await db
+    .updateTable('api_key')
+    .set({ revoked_at: now })
+    .where('did', '=', did)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
+}
+
+/**
+ * Records a use of the key unless one was recorded less than `intervalSeconds` ago.
+ * The condition lives in the UPDATE so concurrent requests and instances agree on it.
+ */
+export async function recordKeyUse(db: Db, id: string, now: Date, intervalSeconds: number): Promise<boolean> {
+  const threshold = new Date(now.getTime() - intervalSeconds * 1000)
+  const result = await db
+    .updateTable('api_key')
+    .set({ last_used_at: now })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<=', threshold)]))
+    .executeTakeFirst()
+  return result.numUpdatedRows > 0n
+}

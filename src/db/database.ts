@@ -1,0 +1,86 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import type { Logger } from 'pino'
+import type { DatabaseSchema } from './schema.js'
+import { lockDataDir } from './data-dir-lock.js'
+import { migrateToLatest } from './migrate.js'
+
+export type Database = {
+  db: Kysely<DatabaseSchema>
+  kind: 'postgres' | 'embedded'
+  /** Answers when the database can run a query; throws otherwise. */
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+export type DatabaseOptions = {
+  databaseUrl: string | undefined
+  dataDir: string
+  logger: Logger
+}
+
+/**
+ * Opens Postgres when a URL is given, otherwise the embedded PGlite database in `dataDir`,
+ * and brings its schema to the latest migration. Both run the same Kysely code and the
+ * same migrations, so the embedded default is the real schema.
+ */
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  const database = opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.logger) : await openEmbedded(opts.dataDir)
+  try {
+    await migrateToLatest(database.db, opts.logger)
+  } catch (err) {
+    await database.close()
+    throw err
+  }
+  return database
+}
+
+function openPostgres(connectionString: string, logger: Logger): Database {
+  const pool = new pg.Pool({
+    connectionString,
+    max: 10,
+    // Fail instead of hanging when the database is unreachable.
+    connectionTimeoutMillis: 5_000,
+    application_name: 'cocore-account',
+  })
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'postgres connection lost'))
+  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) })
+  return {
+    db,
+    kind: 'postgres',
+    ping: () => pingWith(db),
+    close: () => db.destroy(),
+  }
+}
+
+async function openEmbedded(dataDir: string): Promise<Database> {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const lock = lockDataDir(dataDir)
+  try {
+    const pglite = await PGlite.create(path.join(dataDir, 'pglite'))
+    const db = new Kysely<DatabaseSchema>({ dialect: new PGliteDialect({ pglite }) })
+    return {
+      db,
+      kind: 'embedded',
+      ping: () => pingWith(db),
+      async close() {
+        try {
+          await db.destroy()
+        } finally {
+          lock.release()
+        }
+      },
+    }
+  } catch (err) {
+    lock.release()
+    throw err
+  }
+}
+
+async function pingWith(db: Kysely<DatabaseSchema>): Promise<void> {
+  await db.selectNoFrom((eb) => eb.lit(1).as('ok')).execute()
+}

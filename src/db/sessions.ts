@@ -1,0 +1,30 @@
+import type { Kysely } from 'kysely'
+import type { DatabaseSchema, NewSession, SessionRow } from './schema.js'
+
+type Db = Kysely<DatabaseSchema>
+
+export type SessionRecord = Pick<SessionRow, 'id' | 'did' | 'expires_at' | 'revoked_at'>
+
+export async function insertSession(db: Db, session: NewSession): Promise<void> {
+  await db.insertInto('session').values(session).execute()
+}
+
+export async function findSessionByHash(db: Db, tokenHash: Uint8Array): Promise<SessionRecord | undefined> {
+  return db
+    .selectFrom('session')
+    .select(['id', 'did', 'expires_at', 'revoked_at'])
+    .where('token_hash', '=', tokenHash)
+    .executeTakeFirst()
+}
+
+/** Ends every live session of `did`; returns how many were live. */
+export async function revokeSessionsByDid(db: Db, did: string, now: Date): Promise<number> {
+  const result = await db
+    .updateTable('session')
+    .set({ revoked_at: now })
+    .where('did', '=', did)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
+}

@@ -1,0 +1,30 @@
+import { InvalidRequestError, ResponseType, XRPCError } from '@atproto/xrpc-server'
+
+/**
+ * Maps errors raised while reading a request body to the XRPC error names the lexicons use.
+ * xrpc-server wraps Express's body-parser errors as they are, named `SyntaxError` (malformed
+ * JSON), `PayloadTooLargeError` or `UnsupportedMediaTypeError`; clients expect
+ * `InvalidRequest` (400) and `PayloadTooLarge` (413). Everything else keeps xrpc-server's
+ * mapping, which already hides the details of a 500.
+ */
+export function parseXrpcError(err: unknown): XRPCError {
+  const bodyError = bodyParserError(err instanceof XRPCError ? err.cause : err)
+  if (bodyError?.status === 413) {
+    return new XRPCError(ResponseType.PayloadTooLarge, 'Request body is too large', 'PayloadTooLarge', { cause: err })
+  }
+  if (bodyError && bodyError.status >= 400 && bodyError.status < 500) {
+    const message = bodyError.type === 'entity.parse.failed' ? 'Request body is not valid JSON' : bodyError.message
+    return new InvalidRequestError(message, undefined, { cause: err })
+  }
+  return XRPCError.fromError(err)
+}
+
+type BodyParserError = { status: number; type: string; message: string }
+
+/** body-parser raises http-errors with a `type` such as `entity.too.large`. */
+function bodyParserError(err: unknown): BodyParserError | undefined {
+  if (typeof err !== 'object' || err === null || err instanceof XRPCError) return undefined
+  const { status, type, message } = err as Partial<BodyParserError>
+  if (typeof status !== 'number' || typeof type !== 'string' || typeof message !== 'string') return undefined
+  return { status, type, message }
+}

@@ -1,0 +1,29 @@
+import type { RequestHandler } from 'express'
+import type { AppContext } from './context.js'
+
+const pingTimeoutMs = 2_000
+
+/**
+ * `/xrpc/_health`, which xrpc-server does not serve: 200 with the version when the
+ * database answers within 2 s, 503 ServiceUnavailable otherwise.
+ */
+export function healthRoute(ctx: AppContext): RequestHandler {
+  return async (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store')
+    try {
+      await withTimeout(ctx.database.ping(), pingTimeoutMs)
+      res.status(200).json({ version: ctx.cfg.version })
+    } catch (err) {
+      ctx.logger.warn({ err: { message: (err as Error).message } }, 'health check: database unreachable')
+      res.status(503).json({ error: 'ServiceUnavailable', message: 'The database is not reachable' })
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}

@@ -1,0 +1,106 @@
+/**
+ * GENERATED CODE - DO NOT MODIFY
+ */
+import {
+  type Auth,
+  type Options as XrpcOptions,
+  Server as XrpcServer,
+  type StreamConfigOrHandler,
+  type MethodConfigOrHandler,
+  createServer as createXrpcServer,
+} from '@atproto/xrpc-server'
+import { schemas } from './lexicons.js'
+import * as DevCocoreAccountCreateApiKey from './types/dev/cocore/account/createApiKey.js'
+import * as DevCocoreAccountDeleteApiKey from './types/dev/cocore/account/deleteApiKey.js'
+import * as DevCocoreAccountListApiKeys from './types/dev/cocore/account/listApiKeys.js'
+import * as DevCocoreAccountRevokeApiKey from './types/dev/cocore/account/revokeApiKey.js'
+
+export function createServer(options?: XrpcOptions): Server {
+  return new Server(options)
+}
+
+export class Server {
+  xrpc: XrpcServer
+  dev: DevNS
+
+  constructor(options?: XrpcOptions) {
+    this.xrpc = createXrpcServer(schemas, options)
+    this.dev = new DevNS(this)
+  }
+}
+
+export class DevNS {
+  _server: Server
+  cocore: DevCocoreNS
+
+  constructor(server: Server) {
+    this._server = server
+    this.cocore = new DevCocoreNS(server)
+  }
+}
+
+export class DevCocoreNS {
+  _server: Server
+  account: DevCocoreAccountNS
+
+  constructor(server: Server) {
+    this._server = server
+    this.account = new DevCocoreAccountNS(server)
+  }
+}
+
+export class DevCocoreAccountNS {
+  _server: Server
+
+  constructor(server: Server) {
+    this._server = server
+  }
+
+  createApiKey<A extends Auth = void>(
+    cfg: MethodConfigOrHandler<
+      A,
+      DevCocoreAccountCreateApiKey.QueryParams,
+      DevCocoreAccountCreateApiKey.HandlerInput,
+      DevCocoreAccountCreateApiKey.HandlerOutput
+    >,
+  ) {
+    const nsid = 'dev.cocore.account.createApiKey' // @ts-ignore
+    return this._server.xrpc.method(nsid, cfg)
+  }
+
+  deleteApiKey<A extends Auth = void>(
+    cfg: MethodConfigOrHandler<
+      A,
+      DevCocoreAccountDeleteApiKey.QueryParams,
+      DevCocoreAccountDeleteApiKey.HandlerInput,
+      DevCocoreAccountDeleteApiKey.HandlerOutput
+    >,
+  ) {
+    const nsid = 'dev.cocore.account.deleteApiKey' // @ts-ignore
+    return this._server.xrpc.method(nsid, cfg)
+  }
+
+  listApiKeys<A extends Auth = void>(
+    cfg: MethodConfigOrHandler<
+      A,
+      DevCocoreAccountListApiKeys.QueryParams,
+      DevCocoreAccountListApiKeys.HandlerInput,
+      DevCocoreAccountListApiKeys.HandlerOutput
+    >,
+  ) {
+    const nsid = 'dev.cocore.account.listApiKeys' // @ts-ignore
+    return this._server.xrpc.method(nsid, cfg)
+  }
+
+  revokeApiKey<A extends Auth = void>(
+    cfg: MethodConfigOrHandler<
+      A,
+      DevCocoreAccountRevokeApiKey.QueryParams,
+      DevCocoreAccountRevokeApiKey.HandlerInput,
+      DevCocoreAccountRevokeApiKey.HandlerOutput
+    >,
+  ) {
+    const nsid = 'dev.cocore.account.revokeApiKey' // @ts-ignore
+    return this._server.xrpc.method(nsid, cfg)
+  }
+}

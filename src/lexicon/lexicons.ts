@@ -1,0 +1,294 @@
+/**
+ * GENERATED CODE - DO NOT MODIFY
+ */
+import {
+  type LexiconDoc,
+  Lexicons,
+  ValidationError,
+  type ValidationResult,
+} from '@atproto/lexicon'
+import { type $Typed, is$typed, maybe$typed } from './util.js'
+
+export const schemaDict = {
+  DevCocoreAccountCreateApiKey: {
+    lexicon: 1,
+    id: 'dev.cocore.account.createApiKey',
+    defs: {
+      main: {
+        type: 'procedure',
+        description:
+          'Mint a new cocore API key for the authenticated account. Authenticate with either a console session cookie or an existing `Authorization: Bearer cocore-...` key. The full secret is returned exactly once in `secret` and is never retrievable again — only its SHA-256 hash is stored. Use the returned key to authenticate subsequent automated requests (inference, the record proxy, and these key-management methods themselves).',
+        input: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            required: ['name'],
+            nullable: ['expiresAt'],
+            properties: {
+              name: {
+                type: 'string',
+                minLength: 1,
+                maxLength: 100,
+                description:
+                  'Human-readable label so the owner can tell their keys apart.',
+              },
+              expiresAt: {
+                type: 'string',
+                format: 'datetime',
+                description:
+                  'Optional RFC3339 expiry. Omit (or send null) for a key that never expires on its own.',
+              },
+            },
+          },
+        },
+        output: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            required: ['key', 'secret'],
+            properties: {
+              key: {
+                type: 'ref',
+                ref: 'lex:dev.cocore.account.defs#apiKeyView',
+              },
+              secret: {
+                type: 'string',
+                description:
+                  'The full plaintext key (`cocore-<43 url-safe base64 chars>`). Shown exactly once; store it now.',
+              },
+            },
+          },
+        },
+        errors: [
+          {
+            name: 'AuthRequired',
+            description: 'No valid session cookie or bearer key was presented.',
+          },
+        ],
+      },
+    },
+  },
+  DevCocoreAccountDefs: {
+    lexicon: 1,
+    id: 'dev.cocore.account.defs',
+    description: 'Shared type definitions for dev.cocore.account.* methods.',
+    defs: {
+      apiKeyView: {
+        type: 'object',
+        description:
+          'Public metadata for a single API key. Never contains the secret — the full key is returned exactly once, by createApiKey, and is unrecoverable afterwards. The server persists only a SHA-256 hash of the secret plus the displayable `prefix`.',
+        required: ['id', 'did', 'name', 'prefix', 'createdAt'],
+        properties: {
+          id: {
+            type: 'string',
+            description:
+              'Stable identifier for this key. Pass it to revokeApiKey / deleteApiKey.',
+          },
+          did: {
+            type: 'string',
+            format: 'did',
+            description: 'DID of the account that owns this key.',
+          },
+          name: {
+            type: 'string',
+            maxLength: 100,
+            description: 'Human-readable label set at creation time.',
+          },
+          prefix: {
+            type: 'string',
+            description:
+              'First characters of the key (e.g. `cocore-AbCd1234`), stored in plaintext so a key can be recognised in a list without revealing the secret.',
+          },
+          createdAt: {
+            type: 'string',
+            format: 'datetime',
+            description: 'When the key was minted.',
+          },
+          expiresAt: {
+            type: 'string',
+            format: 'datetime',
+            description:
+              'Optional expiry. Absent means the key never expires on its own.',
+          },
+          revokedAt: {
+            type: 'string',
+            format: 'datetime',
+            description:
+              'Set when the key was revoked. A revoked key no longer authenticates but the row survives for audit until deleteApiKey removes it.',
+          },
+          lastUsedAt: {
+            type: 'string',
+            format: 'datetime',
+            description:
+              'Last time the key successfully authenticated a request. Absent if never used.',
+          },
+        },
+      },
+    },
+  },
+  DevCocoreAccountDeleteApiKey: {
+    lexicon: 1,
+    id: 'dev.cocore.account.deleteApiKey',
+    defs: {
+      main: {
+        type: 'procedure',
+        description:
+          "Hard-delete one of the authenticated account's API keys, removing the row entirely (no audit trail recovery afterwards). For most flows revokeApiKey is preferable; use this to clean up revoked or expired keys you no longer want listed. Scoped to the caller's DID. Idempotent: deleting an unknown key returns `deleted: false`.",
+        input: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            required: ['id'],
+            properties: {
+              id: {
+                type: 'string',
+                minLength: 1,
+                maxLength: 200,
+                description:
+                  'The `id` of the key to delete (from createApiKey or listApiKeys).',
+              },
+            },
+          },
+        },
+        output: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            required: ['deleted'],
+            properties: {
+              deleted: {
+                type: 'boolean',
+                description:
+                  'True if a key owned by the caller was deleted by this call; false if no matching key existed.',
+              },
+            },
+          },
+        },
+        errors: [
+          {
+            name: 'AuthRequired',
+            description: 'No valid session cookie or bearer key was presented.',
+          },
+        ],
+      },
+    },
+  },
+  DevCocoreAccountListApiKeys: {
+    lexicon: 1,
+    id: 'dev.cocore.account.listApiKeys',
+    defs: {
+      main: {
+        type: 'query',
+        description:
+          "List every API key belonging to the authenticated account, most-recently-created first. The owning DID is derived from the credential presented (session cookie or `Authorization: Bearer cocore-...`); there is no way to list another account's keys. Secrets are never returned — see `apiKeyView`.",
+        output: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            required: ['keys'],
+            properties: {
+              keys: {
+                type: 'array',
+                items: {
+                  type: 'ref',
+                  ref: 'lex:dev.cocore.account.defs#apiKeyView',
+                },
+              },
+            },
+          },
+        },
+        errors: [
+          {
+            name: 'AuthRequired',
+            description: 'No valid session cookie or bearer key was presented.',
+          },
+        ],
+      },
+    },
+  },
+  DevCocoreAccountRevokeApiKey: {
+    lexicon: 1,
+    id: 'dev.cocore.account.revokeApiKey',
+    defs: {
+      main: {
+        type: 'procedure',
+        description:
+          "Revoke one of the authenticated account's API keys. The key stops authenticating immediately, but the row is retained with `revokedAt` set so it stays visible in listApiKeys as a revoked key (audit trail). Use deleteApiKey to remove it entirely. Scoped to the caller's DID — you cannot revoke another account's key. Idempotent: revoking an already-revoked or unknown key returns `revoked: false`.",
+        input: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            required: ['id'],
+            properties: {
+              id: {
+                type: 'string',
+                minLength: 1,
+                maxLength: 200,
+                description:
+                  'The `id` of the key to revoke (from createApiKey or listApiKeys).',
+              },
+            },
+          },
+        },
+        output: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            required: ['revoked'],
+            properties: {
+              revoked: {
+                type: 'boolean',
+                description:
+                  'True if a live key owned by the caller was revoked by this call; false if no matching unrevoked key existed.',
+              },
+            },
+          },
+        },
+        errors: [
+          {
+            name: 'AuthRequired',
+            description: 'No valid session cookie or bearer key was presented.',
+          },
+        ],
+      },
+    },
+  },
+} as const satisfies Record<string, LexiconDoc>
+export const schemas = Object.values(schemaDict) satisfies LexiconDoc[]
+export const lexicons: Lexicons = new Lexicons(schemas)
+
+export function validate<T extends { $type: string }>(
+  v: unknown,
+  id: string,
+  hash: string,
+  requiredType: true,
+): ValidationResult<T>
+export function validate<T extends { $type?: string }>(
+  v: unknown,
+  id: string,
+  hash: string,
+  requiredType?: false,
+): ValidationResult<T>
+export function validate(
+  v: unknown,
+  id: string,
+  hash: string,
+  requiredType?: boolean,
+): ValidationResult {
+  return (requiredType ? is$typed : maybe$typed)(v, id, hash)
+    ? lexicons.validate(`${id}#${hash}`, v)
+    : {
+        success: false,
+        error: new ValidationError(
+          `Must be an object with "${hash === 'main' ? id : `${id}#${hash}`}" $type property`,
+        ),
+      }
+}
+
+export const ids = {
+  DevCocoreAccountCreateApiKey: 'dev.cocore.account.createApiKey',
+  DevCocoreAccountDefs: 'dev.cocore.account.defs',
+  DevCocoreAccountDeleteApiKey: 'dev.cocore.account.deleteApiKey',
+  DevCocoreAccountListApiKeys: 'dev.cocore.account.listApiKeys',
+  DevCocoreAccountRevokeApiKey: 'dev.cocore.account.revokeApiKey',
+} as const

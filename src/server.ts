@@ -1,0 +1,114 @@
+import type { AddressInfo } from 'node:net'
+import http from 'node:http'
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
+import { pinoHttp } from 'pino-http'
+import { randomUUID } from 'node:crypto'
+import { registerMethods } from './api/index.js'
+import { describeDatabase } from './config.js'
+import type { AppContext } from './context.js'
+import { parseXrpcError } from './errors.js'
+import { healthRoute } from './health.js'
+import { createServer as createXrpcServer } from './lexicon/index.js'
+
+export type ServerOptions = {
+  /** Check every response against the lexicon (a drift becomes a 500). On in tests. */
+  validateResponse?: boolean
+}
+
+/** The HTTP face of the service: Express, the XRPC methods, health, and lifecycle. */
+export class AccountServer {
+  private httpServer: http.Server | undefined
+
+  private constructor(
+    readonly ctx: AppContext,
+    readonly app: express.Express,
+  ) {}
+
+  static create(ctx: AppContext, opts: ServerOptions = {}): AccountServer {
+    const xrpc = createXrpcServer({
+      validateResponse: opts.validateResponse ?? true,
+      payload: { jsonLimit: 16 * 1024 },
+      errorParser: parseXrpcError,
+    })
+    registerMethods(xrpc, ctx)
+    // xrpc-server's router is an Express app of its own, with its own default headers.
+    xrpc.xrpc.router.disable('x-powered-by')
+
+    const app = express()
+    app.disable('x-powered-by')
+    app.set('trust proxy', false)
+    app.use(requestLogger(ctx))
+    app.get('/xrpc/_health', healthRoute(ctx))
+    app.use(xrpc.xrpc.router)
+    app.use(notFound)
+    app.use(lastResortErrorHandler)
+    return new AccountServer(ctx, app)
+  }
+
+  /** Listens on the configured host and port (port 0 picks a free one) and logs where. */
+  async start(): Promise<AddressInfo> {
+    const { host, port } = this.ctx.cfg
+    const httpServer = http.createServer(this.app)
+    this.httpServer = httpServer
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject)
+      httpServer.listen(port, host, () => {
+        httpServer.off('error', reject)
+        resolve()
+      })
+    })
+    const address = httpServer.address() as AddressInfo
+    const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+    this.ctx.logger.info(
+      { url, port: address.port, database: describeDatabase(this.ctx.cfg), version: this.ctx.cfg.version },
+      `cocore-account listening on ${url} using ${describeDatabase(this.ctx.cfg)}`,
+    )
+    return address
+  }
+
+  /** Stops accepting connections, lets in-flight requests finish (up to a bound), closes the database. */
+  async destroy(): Promise<void> {
+    const httpServer = this.httpServer
+    if (httpServer) {
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()))
+      httpServer.closeIdleConnections()
+      const forceClose = setTimeout(() => httpServer.closeAllConnections(), 10_000)
+      await closed
+      clearTimeout(forceClose)
+    }
+    await this.ctx.destroy()
+  }
+}
+
+/** One log line per request: id, method, path, status, latency. Headers are never logged. */
+function requestLogger(ctx: AppContext): RequestHandler {
+  return pinoHttp({
+    logger: ctx.logger,
+    genReqId: () => randomUUID(),
+    serializers: {
+      req: (req: { id: string; method: string; url: string }) => ({
+        id: req.id,
+        method: req.method,
+        path: req.url.split('?')[0],
+      }),
+      res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+    },
+    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+  })
+}
+
+const notFound: RequestHandler = (_req, res) => {
+  res.status(404).json({ error: 'NotFound', message: 'Not found' })
+}
+
+/** Errors outside the XRPC router (which has its own handler) never show a stack. */
+const lastResortErrorHandler: ErrorRequestHandler = (err, req, res, next) => {
+  if (res.headersSent) return next(err)
+  const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500
+  if (status === 500) req.log?.error({ err }, 'unhandled error')
+  res.status(status).json(
+    status === 500
+      ? { error: 'InternalServerError', message: 'Internal Server Error' }
+      : { error: 'InvalidRequest', message: 'Invalid request' },
+  )
+}

@@ -1,0 +1,100 @@
+import { isValidDatetime } from '@atproto/syntax'
+import { InvalidRequestError } from '@atproto/xrpc-server'
+import type { Kysely } from 'kysely'
+import { v7 as uuidv7, validate as isUuid } from 'uuid'
+import { displayPrefix, generateApiKeySecret, hashSecret } from '../auth/credentials.js'
+import { deleteKey, insertKey, listKeysByDid, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
+import type { DatabaseSchema, KeyCreator } from '../db/schema.js'
+import type { ApiKeyView } from '../lexicon/types/dev/cocore/account/defs.js'
+import type { OutputSchema as CreatedApiKey } from '../lexicon/types/dev/cocore/account/createApiKey.js'
+
+type Db = Kysely<DatabaseSchema>
+
+/** The credential that minted a key: a session, another key, or the operator's CLI. */
+export type KeyCreatedBy = { kind: KeyCreator; id?: string }
+
+export type NewKeyRequest = {
+  did: string
+  name: string
+  expiresAt?: Date
+  createdBy: KeyCreatedBy
+}
+
+/**
+ * Mints a key. The secret leaves this function once, in its result, and is stored nowhere:
+ * the database gets its SHA-256 and the displayable prefix. The id comes from a monotonic
+ * UUIDv7 generator, so keys minted within one millisecond still list in creation order.
+ */
+export async function createKey(db: Db, request: NewKeyRequest, now: Date): Promise<CreatedApiKey> {
+  const secret = generateApiKeySecret()
+  const record = await insertKey(db, {
+    id: uuidv7(),
+    did: request.did,
+    name: request.name,
+    prefix: displayPrefix(secret),
+    key_hash: hashSecret(secret),
+    created_at: now,
+    expires_at: request.expiresAt ?? null,
+    revoked_at: null,
+    last_used_at: null,
+    created_by_kind: request.createdBy.kind,
+    created_by_id: request.createdBy.id ?? null,
+  })
+  return { key: toApiKeyView(record), secret }
+}
+
+export async function listKeys(db: Db, did: string): Promise<ApiKeyView[]> {
+  return (await listKeysByDid(db, did)).map(toApiKeyView)
+}
+
+/** An id that is not a UUID cannot name a key: answer false without asking the database. */
+export async function revokeOwnKey(db: Db, did: string, id: string, now: Date): Promise<boolean> {
+  return isUuid(id) ? revokeKey(db, did, id.toLowerCase(), now) : false
+}
+
+export async function deleteOwnKey(db: Db, did: string, id: string): Promise<boolean> {
+  return isUuid(id) ? deleteKey(db, did, id.toLowerCase()) : false
+}
+
+export async function revokeEveryKey(db: Db, did: string, now: Date): Promise<number> {
+  return revokeAllKeys(db, did, now)
+}
+
+/**
+ * The lexicon's `#apiKeyView`: optional fields are left out rather than null, and every
+ * datetime is RFC 3339 UTC with milliseconds.
+ */
+export function toApiKeyView(record: ApiKeyRecord): ApiKeyView {
+  return {
+    id: record.id,
+    did: record.did,
+    name: record.name,
+    prefix: record.prefix,
+    createdAt: record.created_at.toISOString(),
+    ...(record.expires_at && { expiresAt: record.expires_at.toISOString() }),
+    ...(record.revoked_at && { revokedAt: record.revoked_at.toISOString() }),
+    ...(record.last_used_at && { lastUsedAt: record.last_used_at.toISOString() }),
+  }
+}
+
+/**
+ * `expiresAt` as sent by a client: absent or null is "never". xrpc-server's datetime check
+ * accepts a value without a time zone, which RFC 3339 forbids and `Date` would read as
+ * local time, so it is checked strictly again here.
+ */
+export function parseExpiresAt(value: string | null | undefined, now: Date): Date | undefined {
+  if (value === undefined || value === null) return undefined
+  if (!isValidDatetime(value)) {
+    throw new InvalidRequestError(
+      'expiresAt must be an RFC 3339 datetime with a time zone, e.g. 2030-01-01T00:00:00.000Z',
+    )
+  }
+  const expiresAt = new Date(value)
+  if (Number.isNaN(expiresAt.getTime())) {
+    throw new InvalidRequestError('expiresAt is not a valid point in time')
+  }
+  if (expiresAt.getTime() <= now.getTime()) {
+    throw new InvalidRequestError('expiresAt must be in the future')
+  }
+  return expiresAt
+}

@@ -1,0 +1,104 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { Writable } from 'node:stream'
+import { XrpcClient } from '@atproto/xrpc'
+import type { Config } from '../../src/config.js'
+import { AppContext } from '../../src/context.js'
+import { schemas } from '../../src/lexicon/lexicons.js'
+import type { OutputSchema as CreatedApiKey } from '../../src/lexicon/types/dev/cocore/account/createApiKey.js'
+import { createLogger } from '../../src/logger.js'
+import { AccountServer } from '../../src/server.js'
+import { createKey } from '../../src/services/api-key-service.js'
+import { createSession } from '../../src/services/session-service.js'
+
+/** Real Postgres when DATABASE_URL is set (the CI's second pass), the embedded database otherwise. */
+export const databaseUrl = process.env.DATABASE_URL || undefined
+export const onPostgres = databaseUrl !== undefined
+
+export type TestServer = Awaited<ReturnType<typeof startTestServer>>
+
+export type TestServerOptions = { lastUsedIntervalSeconds?: number }
+
+/**
+ * Starts the real server (the production `AppContext` and `AccountServer`) on a free port,
+ * on its own embedded database, or on the shared test Postgres database. Every log line is
+ * kept, so tests can check that no secret ever reaches one.
+ */
+export async function startTestServer(opts: TestServerOptions = {}) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocore-account-test-'))
+  const cfg: Config = {
+    port: 0,
+    host: '127.0.0.1',
+    databaseUrl,
+    dataDir,
+    lastUsedIntervalSeconds: opts.lastUsedIntervalSeconds ?? 60,
+    logLevel: 'info',
+    version: 'test',
+  }
+  const logLines: string[] = []
+  const logSink = new Writable({
+    write(chunk, _encoding, done) {
+      logLines.push(String(chunk))
+      done()
+    },
+  })
+  const ctx = await AppContext.create(cfg, createLogger(cfg.logLevel, logSink))
+  const server = AccountServer.create(ctx, { validateResponse: true })
+  const address = await server.start()
+  const url = `http://127.0.0.1:${address.port}`
+
+  return {
+    url,
+    ctx,
+    logs: () => logLines.join(''),
+    /** A fresh account: every test works in its own DID, so tests never see each other's keys. */
+    newDid: () => `did:plc:test${Math.random().toString(36).slice(2, 14)}`,
+    /** Mints a key directly (as the CLI does), for tests that need a credential to start from. */
+    createKey: (did: string, extra: { name?: string; expiresAt?: Date } = {}): Promise<CreatedApiKey> =>
+      createKey(ctx.db, { did, name: extra.name ?? 'test key', expiresAt: extra.expiresAt, createdBy: { kind: 'cli' } }, new Date()),
+    /** A console session cookie header value for `did`. */
+    sessionCookie: async (did: string, ttlHours = 1) => (await createSession(ctx.db, did, ttlHours, new Date())).cookie,
+    /** The real atproto client with our lexicons; it validates every response too. */
+    client: (headers: Record<string, string> = {}) => new AccountClient(url, headers),
+    /** Raw HTTP, for what the typed client cannot send. */
+    post: (nsid: string, body: string | undefined, headers: Record<string, string> = {}) =>
+      fetch(`${url}/xrpc/${nsid}`, { method: 'POST', headers, body }),
+    get: (pathname: string, headers: Record<string, string> = {}) => fetch(`${url}${pathname}`, { headers }),
+    async close() {
+      await server.destroy()
+      fs.rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+export const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` })
+
+/** Typed calls of the four methods through @atproto/xrpc's XrpcClient. */
+export class AccountClient {
+  private readonly xrpc: XrpcClient
+
+  constructor(service: string, headers: Record<string, string>) {
+    this.xrpc = new XrpcClient({ service, headers }, schemas)
+  }
+
+  async createApiKey(input: { name: string; expiresAt?: string | null }) {
+    const res = await this.xrpc.call('dev.cocore.account.createApiKey', undefined, input)
+    return { data: res.data as CreatedApiKey, headers: res.headers }
+  }
+
+  async listApiKeys() {
+    const res = await this.xrpc.call('dev.cocore.account.listApiKeys')
+    return { data: res.data as { keys: CreatedApiKey['key'][] }, headers: res.headers }
+  }
+
+  async revokeApiKey(id: string): Promise<boolean> {
+    const res = await this.xrpc.call('dev.cocore.account.revokeApiKey', undefined, { id })
+    return (res.data as { revoked: boolean }).revoked
+  }
+
+  async deleteApiKey(id: string): Promise<boolean> {
+    const res = await this.xrpc.call('dev.cocore.account.deleteApiKey', undefined, { id })
+    return (res.data as { deleted: boolean }).deleted
+  }
+}

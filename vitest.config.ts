@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    // Each file starts its own server and database (an embedded one takes ~3 s to create).
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Two cores: more workers only make the embedded databases compete.
+    maxWorkers: 2,
+  },
+})
