@@ -1,0 +1,160 @@
+import type { Request as ExpressRequest, Response as ExpressResponse } from 'express'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AuthVerifier } from '../src/auth/verifier.js'
+import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startTestServer()
+})
+afterAll(() => server.close())
+
+const someUuid = '01936d3c-0000-7000-8000-000000000000'
+
+/** Each method called with valid input and the given headers, as raw HTTP. */
+const methods: Record<string, (headers: Record<string, string>) => Promise<Response>> = {
+  createApiKey: (headers) =>
+    server.post('dev.cocore.account.createApiKey', JSON.stringify({ name: 'k' }), { 'content-type': 'application/json', ...headers }),
+  listApiKeys: (headers) => server.get('/xrpc/dev.cocore.account.listApiKeys', headers),
+  revokeApiKey: (headers) =>
+    server.post('dev.cocore.account.revokeApiKey', JSON.stringify({ id: someUuid }), { 'content-type': 'application/json', ...headers }),
+  deleteApiKey: (headers) =>
+    server.post('dev.cocore.account.deleteApiKey', JSON.stringify({ id: someUuid }), { 'content-type': 'application/json', ...headers }),
+}
+
+type Scenario = { name: string; headers: () => Promise<Record<string, string>> }
+
+const expired = async () => {
+  const key = await server.createKey(server.newDid(), { expiresAt: new Date(Date.now() + 150) })
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  return key
+}
+
+const rejected: Scenario[] = [
+  { name: 'no credential', headers: async () => ({}) },
+  { name: 'an unknown key', headers: async () => bearer(`cocore-${'A'.repeat(43)}`) },
+  { name: 'a truncated key', headers: async () => bearer((await server.createKey(server.newDid())).secret.slice(0, -1)) },
+  { name: 'a bearer that is not a cocore- key', headers: async () => bearer('eyJhbGciOiJIUzI1NiJ9.e30.sig') },
+  { name: 'another authorization scheme', headers: async () => ({ authorization: 'Basic dXNlcjpwYXNz' }) },
+  { name: 'an empty authorization header', headers: async () => ({ authorization: '' }) },
+  {
+    name: 'a revoked key',
+    headers: async () => {
+      const key = await server.createKey(server.newDid())
+      await server.client(bearer(key.secret)).revokeApiKey(key.key.id)
+      return bearer(key.secret)
+    },
+  },
+  { name: 'an expired key', headers: async () => bearer((await expired()).secret) },
+  {
+    name: 'a failing bearer beside a valid session cookie',
+    headers: async () => ({
+      ...bearer(`cocore-${'B'.repeat(43)}`),
+      cookie: await server.sessionCookie(server.newDid()),
+    }),
+  },
+  { name: 'an unknown session cookie', headers: async () => ({ cookie: `cocore_session=${'C'.repeat(43)}` }) },
+  { name: 'a malformed session cookie', headers: async () => ({ cookie: 'cocore_session=%%%' }) },
+  {
+    name: 'an expired session cookie',
+    headers: async () => {
+      const cookie = await server.sessionCookie(server.newDid(), 0.05 / 3600)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      return { cookie }
+    },
+  },
+  {
+    name: 'a session ended by `sessions revoke`',
+    headers: async () => {
+      const did = server.newDid()
+      const cookie = await server.sessionCookie(did)
+      const { revokeSessions } = await import('../src/services/session-service.js')
+      await revokeSessions(server.ctx.db, did, new Date())
+      return { cookie }
+    },
+  },
+]
+
+describe.each(Object.entries(methods))('%s authentication', (_method, call) => {
+  it.each(rejected)('answers 401 AuthRequired to $name', async ({ headers }) => {
+    const res = await call(await headers())
+    expect(res.status).toBe(401)
+    expect(await res.json()).toMatchObject({ error: 'AuthRequired', message: expect.any(String) })
+  })
+
+  it('accepts a live key', async () => {
+    const key = await server.createKey(server.newDid())
+    expect((await call(bearer(key.secret))).status).toBe(200)
+  })
+
+  it('accepts a key with a lower-case scheme', async () => {
+    const key = await server.createKey(server.newDid())
+    expect((await call({ authorization: `bearer ${key.secret}` })).status).toBe(200)
+  })
+
+  it('accepts a live session cookie among other cookies', async () => {
+    const cookie = await server.sessionCookie(server.newDid())
+    expect((await call({ cookie: `theme=dark; ${cookie}; lang=en` })).status).toBe(200)
+  })
+})
+
+describe('the caller', () => {
+  it('is the DID of the session cookie', async () => {
+    const did = server.newDid()
+    const { data } = await server.client({ cookie: await server.sessionCookie(did) }).createApiKey({ name: 'from console' })
+    expect(data.key.did).toBe(did)
+  })
+
+  it('is the DID of the bearer key, even when a cookie of another account is sent too', async () => {
+    const keyOwner = server.newDid()
+    const key = await server.createKey(keyOwner)
+    const headers = { ...bearer(key.secret), cookie: await server.sessionCookie(server.newDid()) }
+    const { data } = await server.client(headers).createApiKey({ name: 'bearer wins' })
+    expect(data.key.did).toBe(keyOwner)
+  })
+})
+
+describe('lastUsedAt', () => {
+  it("is committed before the first use's response, so that very response can show it", async () => {
+    const key = await server.createKey(server.newDid())
+    const before = Date.now()
+    const { data } = await server.client(bearer(key.secret)).listApiKeys()
+    const lastUsedAt = Date.parse(data.keys[0]?.lastUsedAt ?? '')
+    expect(lastUsedAt).toBeGreaterThanOrEqual(before - 1)
+    expect(lastUsedAt).toBeLessThanOrEqual(Date.now())
+  })
+
+  it('is rewritten at most once per interval', async () => {
+    const key = await server.createKey(server.newDid())
+    const start = Date.parse('2030-01-01T00:00:00.000Z')
+    let now = start
+    const verifier = new AuthVerifier(server.ctx.db, { lastUsedIntervalSeconds: 60, now: () => new Date(now) })
+    const use = async (at: number) => {
+      now = at
+      await verifier.account(fakeRequest(bearer(key.secret)))
+      const row = await server.ctx.db.selectFrom('api_key').select('last_used_at').where('id', '=', key.key.id).executeTakeFirstOrThrow()
+      return row.last_used_at?.getTime()
+    }
+
+    expect(await use(start)).toBe(start)
+    expect(await use(start + 30_000)).toBe(start)
+    expect(await use(start + 59_999)).toBe(start)
+    expect(await use(start + 60_000)).toBe(start + 60_000)
+  })
+
+  it('is not written by a session', async () => {
+    const did = server.newDid()
+    const key = await server.createKey(did)
+    await server.client({ cookie: await server.sessionCookie(did) }).listApiKeys()
+    const { data } = await server.client({ cookie: await server.sessionCookie(did) }).listApiKeys()
+    expect(data.keys.find((k) => k.id === key.key.id)?.lastUsedAt).toBeUndefined()
+  })
+})
+
+function fakeRequest(headers: Record<string, string>) {
+  const responseHeaders = new Map<string, string>()
+  return {
+    req: { headers } as unknown as ExpressRequest,
+    res: { setHeader: (name: string, value: string) => responseHeaders.set(name, value) } as unknown as ExpressResponse,
+  }
+}

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
+import { xrpcFailure } from './_util/xrpc-error.js'
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startTestServer()
+})
+afterAll(() => server.close())
+
+async function account() {
+  const did = server.newDid()
+  const owner = await server.createKey(did, { name: 'owner' })
+  return { did, owner, client: server.client(bearer(owner.secret)) }
+}
+
+const keyRow = (id: string) => server.ctx.db.selectFrom('api_key').selectAll().where('id', '=', id).executeTakeFirst()
+
+describe('deleteApiKey', () => {
+  it('removes the row: true, then false', async () => {
+    const { client } = await account()
+    const { data } = await client.createApiKey({ name: 'to delete' })
+
+    expect(await client.deleteApiKey(data.key.id)).toBe(true)
+    expect(await client.deleteApiKey(data.key.id)).toBe(false)
+
+    expect(await keyRow(data.key.id)).toBeUndefined()
+    expect((await client.listApiKeys()).data.keys.map((key) => key.id)).not.toContain(data.key.id)
+  })
+
+  it('deletes revoked and expired keys too', async () => {
+    const { did, client } = await account()
+    const revoked = (await client.createApiKey({ name: 'revoked' })).data.key
+    await client.revokeApiKey(revoked.id)
+    const expired = await server.createKey(did, { expiresAt: new Date(Date.now() + 200) })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+
+    expect(await client.deleteApiKey(revoked.id)).toBe(true)
+    expect(await client.deleteApiKey(expired.key.id)).toBe(true)
+  })
+
+  it('makes a deleted key fail on the next request', async () => {
+    const { client } = await account()
+    const { data } = await client.createApiKey({ name: 'gone' })
+    await client.deleteApiKey(data.key.id)
+    expect(await xrpcFailure(server.client(bearer(data.secret)).listApiKeys())).toMatchObject({
+      status: 401,
+      error: 'AuthRequired',
+    })
+  })
+
+  it.each([
+    ['an unknown UUID', '01936d3c-0000-7000-8000-000000000000'],
+    ['an id that is not a UUID', 'definitely not a uuid'],
+  ])('answers false for %s', async (_case, id) => {
+    const { client } = await account()
+    expect(await client.deleteApiKey(id)).toBe(false)
+  })
+
+  it("answers false for another account's key and leaves it in place", async () => {
+    const alice = await account()
+    const bob = await account()
+
+    expect(await bob.client.deleteApiKey(alice.owner.key.id)).toBe(false)
+
+    expect(await keyRow(alice.owner.key.id)).toBeDefined()
+    expect((await alice.client.listApiKeys()).data.keys).toHaveLength(1)
+  })
+})

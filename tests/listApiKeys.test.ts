@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createKey } from '../src/services/api-key-service.js'
+import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startTestServer()
+})
+afterAll(() => server.close())
+
+describe('listApiKeys', () => {
+  it('lists every key of the account, newest first, revoked and expired ones included', async () => {
+    const did = server.newDid()
+    const owner = await server.createKey(did, { name: 'owner' })
+    const client = server.client(bearer(owner.secret))
+    const expiring = await server.createKey(did, { name: 'expiring', expiresAt: new Date(Date.now() + 300) })
+    const revoked = (await client.createApiKey({ name: 'revoked' })).data.key
+    const live = (await client.createApiKey({ name: 'live' })).data.key
+    await client.revokeApiKey(revoked.id)
+    await new Promise((resolve) => setTimeout(resolve, 400))
+
+    const { data } = await client.listApiKeys()
+
+    expect(data.keys.map((key) => key.name)).toEqual(['live', 'revoked', 'expiring', 'owner'])
+    expect(data.keys.map((key) => key.id)).toEqual([live.id, revoked.id, expiring.key.id, owner.key.id])
+    expect(data.keys[1]?.revokedAt).toMatch(/Z$/)
+    expect(Date.parse(data.keys[2]?.expiresAt ?? '')).toBeLessThan(Date.now())
+  })
+
+  it('orders keys created in the same millisecond by id, newest first', async () => {
+    const did = server.newDid()
+    const owner = await server.createKey(did)
+    const sameMillisecond = new Date()
+    const twins = []
+    for (let i = 0; i < 5; i++) {
+      twins.push(await createKey(server.ctx.db, { did, name: `twin ${i}`, createdBy: { kind: 'cli' } }, sameMillisecond))
+    }
+
+    const { data } = await server.client(bearer(owner.secret)).listApiKeys()
+
+    const listed = data.keys.filter((key) => key.name.startsWith('twin')).map((key) => key.name)
+    expect(listed).toEqual(['twin 4', 'twin 3', 'twin 2', 'twin 1', 'twin 0'])
+  })
+
+  it('never shows a secret or its hash', async () => {
+    const did = server.newDid()
+    const owner = await server.createKey(did)
+    const client = server.client(bearer(owner.secret))
+    const created = await client.createApiKey({ name: 'secretive' })
+
+    const body = JSON.stringify((await client.listApiKeys()).data)
+
+    for (const secret of [owner.secret, created.data.secret]) {
+      const hash = createHash('sha256').update(secret).digest()
+      expect(body).not.toContain(secret)
+      expect(body).not.toContain(hash.toString('hex'))
+      expect(body).not.toContain(hash.toString('base64'))
+      expect(body).not.toContain(hash.toString('base64url'))
+    }
+  })
+
+  it('marks its response private to the caller', async () => {
+    const did = server.newDid()
+    const owner = await server.createKey(did)
+    const { headers } = await server.client(bearer(owner.secret)).listApiKeys()
+    expect(headers['cache-control']).toBe('private')
+  })
+
+  it('shows an account nothing of another account', async () => {
+    const alice = await server.createKey(server.newDid(), { name: 'alice' })
+    const bob = await server.createKey(server.newDid(), { name: 'bob' })
+    const { data } = await server.client(bearer(bob.secret)).listApiKeys()
+    expect(data.keys.map((key) => key.id)).toEqual([bob.key.id])
+    expect(data.keys.map((key) => key.id)).not.toContain(alice.key.id)
+  })
+})
