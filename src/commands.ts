@@ -1,3 +1,4 @@
+import { ValidationError } from '@atproto/lexicon'
 import { isValidDid } from '@atproto/syntax'
 import { XRPCError } from '@atproto/xrpc-server'
 import type { ParseArgsConfig } from 'node:util'
@@ -125,7 +126,7 @@ function asUsageError<T>(check: () => T): T {
   try {
     return check()
   } catch (err) {
-    if (!(err instanceof XRPCError) && !(err instanceof Error && err.name === 'ValidationError')) throw err
+    if (!(err instanceof XRPCError) && !(err instanceof ValidationError)) throw err
     const message = err.message.replace(/^(Input\/)?expiresAt/, '--expires-at').replace(/^Input\/name/, '--name')
     throw new UsageError(message)
   }

@@ -1,0 +1,63 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** The built command (`npm test` builds first), run on the Node that runs the tests (22). */
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/bin.js')
+
+export type CliResult = { status: number | null; stdout: string; stderr: string }
+
+/** The environment of a child: only what the test gives, so the developer's own settings never leak in. */
+function childEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env }
+}
+
+export function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => (stdout += chunk))
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    child.on('error', reject)
+    child.on('close', (status) => resolve({ status, stdout, stderr }))
+  })
+}
+
+export type ServeProcess = {
+  port: number
+  url: string
+  /** Everything the process wrote on stderr so far (its logs). */
+  stderr(): string
+  /** SIGTERM, then the exit status. */
+  stop(): Promise<number | null>
+}
+
+/** Starts `cocore-account serve` on a free port and waits for its start-up line. */
+export function startServeProcess(env: Record<string, string | undefined>): Promise<ServeProcess> {
+  const child: ChildProcess = spawn(process.execPath, [bin, 'serve'], {
+    env: childEnv({ PORT: '0', LOG_LEVEL: 'info', ...env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  const exited = new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000)
+    void exited.then((status) => reject(new Error(`serve exited with ${status}: ${stderr}`)))
+    child.stderr?.on('data', (chunk) => {
+      stderr += chunk
+      const port = /listening on http:\/\/[^:]+:(\d+)/.exec(stderr)?.[1]
+      if (port === undefined) return
+      clearTimeout(timer)
+      resolve({
+        port: Number(port),
+        url: `http://127.0.0.1:${port}`,
+        stderr: () => stderr,
+        stop: () => {
+          child.kill('SIGTERM')
+          return exited
+        },
+      })
+    })
+  })
+}

@@ -1,0 +1,177 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { runCli, startServeProcess, type ServeProcess } from './_util/cli.js'
+import { databaseUrl } from './_util/test-server.js'
+
+const newDataDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cocore-account-cli-'))
+
+// One database for the file (creating an embedded one takes seconds); every test uses its own DIDs.
+let dataDir: string
+let env: Record<string, string | undefined>
+let serve: ServeProcess | undefined
+
+beforeAll(() => {
+  dataDir = newDataDir()
+  env = { DATA_DIR: dataDir, DATABASE_URL: databaseUrl }
+})
+afterEach(async () => {
+  await serve?.stop()
+  serve = undefined
+})
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }))
+
+const did = () => `did:plc:cli${Math.random().toString(36).slice(2, 14)}`
+
+function json(stdout: string) {
+  expect(stdout.trim().split('\n')).toHaveLength(1)
+  return JSON.parse(stdout)
+}
+
+describe('cocore-account keys create', () => {
+  it('prints exactly the createApiKey output, and the key then works over HTTP', async () => {
+    const owner = did()
+    const result = await runCli(['keys', 'create', '--did', owner, '--name', 'first key'], env)
+    expect(result.status).toBe(0)
+    const created = json(result.stdout)
+    expect(Object.keys(created).sort()).toEqual(['key', 'secret'])
+    expect(created.secret).toMatch(/^cocore-[A-Za-z0-9_-]{43}$/)
+    expect(created.key).toMatchObject({ did: owner, name: 'first key', prefix: created.secret.slice(0, 15) })
+
+    serve = await startServeProcess(env)
+    const res = await fetch(`${serve.url}/xrpc/dev.cocore.account.listApiKeys`, {
+      headers: { authorization: `Bearer ${created.secret}` },
+    })
+    expect(res.status).toBe(200)
+    expect((await res.json()).keys.map((key: { id: string }) => key.id)).toEqual([created.key.id])
+  })
+
+  it('takes an expiry', async () => {
+    const result = await runCli(['keys', 'create', '--did', did(), '--name', 'n', '--expires-at', '2099-01-01T00:00:00Z'], env)
+    expect(json(result.stdout).key.expiresAt).toBe('2099-01-01T00:00:00.000Z')
+  })
+})
+
+describe('cocore-account keys revoke-all', () => {
+  it('revokes every live key of the account and says how many', async () => {
+    const owner = did()
+    await runCli(['keys', 'create', '--did', owner, '--name', 'a'], env)
+    await runCli(['keys', 'create', '--did', owner, '--name', 'b'], env)
+    await runCli(['keys', 'create', '--did', did(), '--name', 'someone else'], env)
+
+    expect(json((await runCli(['keys', 'revoke-all', '--did', owner], env)).stdout)).toEqual({ revoked: 2 })
+    expect(json((await runCli(['keys', 'revoke-all', '--did', owner], env)).stdout)).toEqual({ revoked: 0 })
+  })
+})
+
+describe('cocore-account sessions', () => {
+  it('creates a session whose cookie authenticates, and revokes it', async () => {
+    const owner = did()
+    const result = await runCli(['sessions', 'create', '--did', owner, '--ttl-hours', '2'], env)
+    expect(result.status).toBe(0)
+    const session = json(result.stdout)
+    expect(Object.keys(session).sort()).toEqual(['cookie', 'expiresAt', 'token'])
+    expect(session.cookie).toBe(`cocore_session=${session.token}`)
+    const hoursLeft = (Date.parse(session.expiresAt) - Date.now()) / 3_600_000
+    expect(hoursLeft).toBeGreaterThan(1.9)
+    expect(hoursLeft).toBeLessThanOrEqual(2)
+
+    expect(json((await runCli(['sessions', 'revoke', '--did', owner], env)).stdout)).toEqual({ revoked: 1 })
+  })
+
+  it('defaults to a week', async () => {
+    const session = json((await runCli(['sessions', 'create', '--did', did()], env)).stdout)
+    expect(Math.round((Date.parse(session.expiresAt) - Date.now()) / 3_600_000)).toBe(168)
+  })
+})
+
+describe('cocore-account migrate', () => {
+  it('migrates a fresh database and exits 0', async () => {
+    const result = await runCli(['migrate'], env)
+    expect(result.status).toBe(0)
+  })
+})
+
+describe('bad input', () => {
+  it.each([
+    ['a missing --did', ['keys', 'create', '--name', 'x'], {}, /--did/],
+    ['a DID that is not a DID', ['keys', 'create', '--did', 'alice', '--name', 'x'], {}, /DID/],
+    ['a missing --name', ['keys', 'create', '--did', 'did:plc:abc'], {}, /--name/],
+    ['a name over 100 bytes', ['keys', 'create', '--did', 'did:plc:abc', '--name', '€'.repeat(34)], {}, /--name/],
+    ['a bad date', ['keys', 'create', '--did', 'did:plc:abc', '--name', 'x', '--expires-at', 'soon'], {}, /--expires-at/],
+    ['a date in the past', ['keys', 'create', '--did', 'did:plc:abc', '--name', 'x', '--expires-at', '2001-01-01T00:00:00Z'], {}, /--expires-at/],
+    ['an unknown option', ['keys', 'revoke-all', '--did', 'did:plc:abc', '--force'], {}, /--force/],
+    ['an unknown command', ['keys', 'rotate'], {}, /unknown command/],
+    ['a bad --ttl-hours', ['sessions', 'create', '--did', 'did:plc:abc', '--ttl-hours', 'many'], {}, /--ttl-hours/],
+    ['a non-numeric PORT', ['migrate'], { PORT: 'eighty' }, /PORT/],
+    ['a PORT out of range', ['migrate'], { PORT: '70000' }, /PORT/],
+    ['a bad LOG_LEVEL', ['migrate'], { LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    ['a bad LAST_USED_INTERVAL_SECONDS', ['migrate'], { LAST_USED_INTERVAL_SECONDS: '-1' }, /LAST_USED_INTERVAL_SECONDS/],
+    ['a DATABASE_URL that is not postgres', ['migrate'], { DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
+  ])('exits 2 with one line naming %s', async (_case, args, extraEnv, named) => {
+    const result = await runCli(args, { ...env, ...extraEnv })
+    expect(result.status).toBe(2)
+    expect(result.stdout).toBe('')
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(result.stderr).toMatch(named)
+  })
+
+  it('exits 1 with one line when the database is unreachable', async () => {
+    const result = await runCli(['migrate'], { ...env, DATABASE_URL: 'postgres://postgres:pw@127.0.0.1:1/none' })
+    expect(result.status).toBe(1)
+    expect(result.stdout).toBe('')
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(result.stderr).not.toContain('pw@')
+  })
+})
+
+describe.runIf(!databaseUrl)('the embedded database', () => {
+  let lockEnv: Record<string, string>
+  beforeAll(() => {
+    lockEnv = { DATA_DIR: newDataDir() }
+  })
+  afterAll(() => fs.rmSync(lockEnv.DATA_DIR ?? '', { recursive: true, force: true }))
+
+  it('refuses a second process while a server holds it, and loses nothing', async () => {
+    const owner = did()
+    const first = json((await runCli(['keys', 'create', '--did', owner, '--name', 'before'], lockEnv)).stdout)
+    serve = await startServeProcess(lockEnv)
+
+    const refused = await runCli(['keys', 'create', '--did', owner, '--name', 'while serving'], lockEnv)
+    expect(refused.status).not.toBe(0)
+    expect(refused.status).not.toBe(2)
+    expect(refused.stdout).toBe('')
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1)
+    expect(refused.stderr).toMatch(/in use by process \d+/)
+
+    const secondServer = await startServeProcess(lockEnv).then(
+      () => 'started',
+      (err: Error) => err.message,
+    )
+    expect(secondServer).toMatch(/in use by process/)
+
+    expect(await serve.stop()).toBe(0)
+    serve = undefined
+    const after = await runCli(['keys', 'revoke-all', '--did', owner], lockEnv)
+    expect(json(after.stdout)).toEqual({ revoked: 1 })
+    expect(first.key.did).toBe(owner)
+  })
+
+  it('takes over the lock of a process that died without releasing it', async () => {
+    fs.writeFileSync(path.join(lockEnv.DATA_DIR ?? '', 'cocore-account.pid'), '999999\n')
+    const result = await runCli(['migrate'], lockEnv)
+    expect(result.status).toBe(0)
+  })
+})
+
+describe('cocore-account serve', () => {
+  it('logs one start-up line with the real port and the database, and exits 0 on SIGTERM', async () => {
+    serve = await startServeProcess(env)
+    const startLine = serve.stderr().split('\n').find((line) => line.includes('listening on'))
+    expect(startLine).toContain(`:${serve.port}`)
+    expect(startLine).toMatch(databaseUrl ? /postgres/ : /embedded/)
+    expect(await serve.stop()).toBe(0)
+    serve = undefined
+  })
+})

@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCli } from './_util/cli.js'
+import { bearer, databaseUrl, startTestServer, type TestServer } from './_util/test-server.js'
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startTestServer()
+})
+afterAll(() => server.close())
+
+/** Every form in which a secret could slip out: itself, and its SHA-256 as hex or base64. */
+function forms(secret: string): string[] {
+  const hash = createHash('sha256').update(secret).digest()
+  return [secret, secret.slice(15), hash.toString('hex'), hash.toString('base64'), hash.toString('base64url')]
+}
+
+describe('secrets and hashes', () => {
+  it('never reach the logs, whatever the requests do', async () => {
+    const did = server.newDid()
+    const owner = await server.createKey(did)
+    const cookie = await server.sessionCookie(did)
+    const client = server.client(bearer(owner.secret))
+    const minted = await client.createApiKey({ name: 'logged?' })
+    await client.listApiKeys()
+    await client.revokeApiKey(minted.data.key.id)
+    // Failures too: a revoked key, a malformed bearer, a cookie beside a failing bearer.
+    await server.get('/xrpc/dev.cocore.account.listApiKeys', bearer(minted.data.secret))
+    await server.get('/xrpc/dev.cocore.account.listApiKeys', { authorization: `Bearer ${owner.secret}x`, cookie })
+    await server.post('dev.cocore.account.createApiKey', '{"name":', { ...bearer(owner.secret), 'content-type': 'application/json' })
+    await server.get('/xrpc/dev.cocore.account.listApiKeys', { cookie })
+
+    const logs = server.logs()
+    expect(logs).toContain('dev.cocore.account.createApiKey')
+    const token = cookie.split('=')[1] ?? ''
+    for (const leaked of [...forms(owner.secret), ...forms(minted.data.secret), ...forms(token)]) {
+      expect(logs).not.toContain(leaked)
+    }
+  })
+
+  it('never reach the CLI logs on stderr', async () => {
+    const dataDir = `${server.ctx.cfg.dataDir}-cli`
+    const result = await runCli(['keys', 'create', '--did', server.newDid(), '--name', 'quiet'], {
+      DATABASE_URL: databaseUrl,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'trace',
+    })
+    fs.rmSync(dataDir, { recursive: true, force: true })
+    const { secret } = JSON.parse(result.stdout)
+    for (const leaked of forms(secret)) expect(result.stderr).not.toContain(leaked)
+  })
+})

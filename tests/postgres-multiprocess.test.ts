@@ -1,0 +1,64 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { runCli, startServeProcess, type ServeProcess } from './_util/cli.js'
+import { databaseUrl } from './_util/test-server.js'
+
+// Several processes on one database: only Postgres allows that (the embedded database
+// belongs to one process), so these run in the Postgres pass of `npm test` (DATABASE_URL set).
+describe.runIf(databaseUrl)('several processes on one Postgres database', () => {
+  const env = { DATABASE_URL: databaseUrl }
+  const running: ServeProcess[] = []
+  const serve = async (extra: Record<string, string> = {}) => {
+    const server = await startServeProcess({ ...env, ...extra })
+    running.push(server)
+    return server
+  }
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((server) => server.stop()))
+  })
+
+  const did = () => `did:plc:multi${Math.random().toString(36).slice(2, 14)}`
+  const call = (server: ServeProcess, method: string, secret: string, body?: unknown) =>
+    fetch(`${server.url}/xrpc/dev.cocore.account.${method}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+
+  it('lets the CLI mint a key beside a running server, which accepts it at once', async () => {
+    const server = await serve()
+    const created = await runCli(['keys', 'create', '--did', did(), '--name', 'beside the server'], env)
+    expect(created.status).toBe(0)
+    const { secret } = JSON.parse(created.stdout)
+    expect((await call(server, 'listApiKeys', secret)).status).toBe(200)
+  })
+
+  it('makes a key revoked through one instance fail on the other on the next request', async () => {
+    const [a, b] = [await serve(), await serve()]
+    const { secret, key } = JSON.parse((await runCli(['keys', 'create', '--did', did(), '--name', 'shared'], env)).stdout)
+    expect((await call(b, 'listApiKeys', secret)).status).toBe(200)
+
+    const revoked = await call(a, 'revokeApiKey', secret, { id: key.id })
+    expect(await revoked.json()).toEqual({ revoked: true })
+
+    expect((await call(b, 'listApiKeys', secret)).status).toBe(401)
+  })
+
+  it('makes every key fail on every instance after `keys revoke-all`', async () => {
+    const server = await serve()
+    const owner = did()
+    const { secret } = JSON.parse((await runCli(['keys', 'create', '--did', owner, '--name', 'incident'], env)).stdout)
+    expect((await call(server, 'listApiKeys', secret)).status).toBe(200)
+
+    expect(JSON.parse((await runCli(['keys', 'revoke-all', '--did', owner], env)).stdout)).toEqual({ revoked: 1 })
+
+    expect((await call(server, 'listApiKeys', secret)).status).toBe(401)
+  })
+
+  it('never logs the password of DATABASE_URL', async () => {
+    const url = new URL(databaseUrl ?? '')
+    url.password = 'hunter2-not-logged'
+    const server = await serve({ DATABASE_URL: url.toString() })
+    expect(server.stderr()).toContain('listening on')
+    expect(server.stderr()).not.toContain('hunter2-not-logged')
+  })
+})
