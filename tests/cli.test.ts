@@ -44,7 +44,8 @@ describe('cocore-account keys create', () => {
       headers: { authorization: `Bearer ${created.secret}` },
     })
     expect(res.status).toBe(200)
-    expect((await res.json()).keys.map((key: { id: string }) => key.id)).toEqual([created.key.id])
+    const { keys } = (await res.json()) as { keys: { id: string }[] }
+    expect(keys.map((key) => key.id)).toEqual([created.key.id])
   })
 
   it('takes an expiry', async () => {
