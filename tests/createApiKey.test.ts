@@ -9,17 +9,11 @@ beforeAll(async () => {
 })
 afterAll(() => server.close())
 
-async function keyHolder() {
-  const did = server.newDid()
-  const { secret } = await server.createKey(did)
-  return { did, client: server.client(bearer(secret)) }
-}
-
 const inOneHour = () => new Date(Date.now() + 3_600_000)
 
 describe('createApiKey', () => {
   it('returns the secret once, in the cocore- format, with a view of the new key', async () => {
-    const { did, client } = await keyHolder()
+    const { did, client } = await server.newAccount()
     const { data, headers } = await client.createApiKey({ name: 'deploy bot' })
 
     expect(data.secret).toMatch(/^cocore-[A-Za-z0-9_-]{43}$/)
@@ -31,18 +25,18 @@ describe('createApiKey', () => {
   })
 
   it('leaves optional view fields out instead of sending null', async () => {
-    const { client } = await keyHolder()
+    const { client } = await server.newAccount()
     const { data } = await client.createApiKey({ name: 'plain' })
     expect(Object.keys(data.key).sort()).toEqual(['createdAt', 'did', 'id', 'name', 'prefix'])
   })
 
   it('stores only the SHA-256 of the secret, never the secret', async () => {
-    const { client } = await keyHolder()
+    const { client } = await server.newAccount()
     const { data } = await client.createApiKey({ name: 'hashed' })
-    const row = await server.ctx.db.selectFrom('api_key').selectAll().where('id', '=', data.key.id).executeTakeFirstOrThrow()
+    const row = await server.keyRow(data.key.id)
 
-    expect(Buffer.from(row.key_hash).equals(createHash('sha256').update(data.secret).digest())).toBe(true)
-    expect(Object.values(row).map(String)).not.toContain(data.secret)
+    expect(Buffer.from(row?.key_hash ?? []).equals(createHash('sha256').update(data.secret).digest())).toBe(true)
+    expect(Object.values(row ?? {}).map(String)).not.toContain(data.secret)
   })
 
   it('records which credential minted the key', async () => {
@@ -64,7 +58,7 @@ describe('createApiKey', () => {
   })
 
   it('makes a key that never expires when expiresAt is omitted or null', async () => {
-    const { client } = await keyHolder()
+    const { client } = await server.newAccount()
     const omitted = await client.createApiKey({ name: 'omitted' })
     const explicitNull = await client.createApiKey({ name: 'null', expiresAt: null })
     expect(omitted.data.key.expiresAt).toBeUndefined()
@@ -72,7 +66,7 @@ describe('createApiKey', () => {
   })
 
   it('normalises a future expiresAt to UTC with milliseconds', async () => {
-    const { client } = await keyHolder()
+    const { client } = await server.newAccount()
     const { data } = await client.createApiKey({ name: 'expiring', expiresAt: '2099-06-19T14:00:00+02:00' })
     expect(data.key.expiresAt).toBe('2099-06-19T12:00:00.000Z')
   })
@@ -83,20 +77,20 @@ describe('createApiKey', () => {
     ['a date without a time', '2099-01-01'],
     ['a datetime in the past', '2020-01-01T00:00:00.000Z'],
   ])('rejects %s in expiresAt, naming the field', async (_case, expiresAt) => {
-    const { client } = await keyHolder()
+    const { client } = await server.newAccount()
     const failure = await xrpcFailure(client.createApiKey({ name: 'bad expiry', expiresAt }))
     expect(failure).toMatchObject({ status: 400, error: 'InvalidRequest' })
     expect(failure.message).toContain('expiresAt')
   })
 
   it('rejects an expiresAt of now, which is not in the future', async () => {
-    const { client } = await keyHolder()
+    const { client } = await server.newAccount()
     const failure = await xrpcFailure(client.createApiKey({ name: 'now', expiresAt: new Date().toISOString() }))
     expect(failure).toMatchObject({ status: 400, error: 'InvalidRequest' })
   })
 
   it('counts the 100-character name limit in UTF-8 bytes', async () => {
-    const { client } = await keyHolder()
+    const { client } = await server.newAccount()
     const accepted = await client.createApiKey({ name: '€'.repeat(33) })
     expect(accepted.data.key.name).toBe('€'.repeat(33))
 
@@ -106,12 +100,12 @@ describe('createApiKey', () => {
   })
 
   it('rejects an empty name', async () => {
-    const { client } = await keyHolder()
+    const { client } = await server.newAccount()
     expect(await xrpcFailure(client.createApiKey({ name: '' }))).toMatchObject({ status: 400, error: 'InvalidRequest' })
   })
 
   it('gives 50 parallel calls 50 distinct keys', async () => {
-    const { client } = await keyHolder()
+    const { client } = await server.newAccount()
     const created = await Promise.all(
       Array.from({ length: 50 }, (_, i) => client.createApiKey({ name: `parallel ${i}`, expiresAt: inOneHour().toISOString() })),
     )

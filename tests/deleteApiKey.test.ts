@@ -8,28 +8,20 @@ beforeAll(async () => {
 })
 afterAll(() => server.close())
 
-async function account() {
-  const did = server.newDid()
-  const owner = await server.createKey(did, { name: 'owner' })
-  return { did, owner, client: server.client(bearer(owner.secret)) }
-}
-
-const keyRow = (id: string) => server.ctx.db.selectFrom('api_key').selectAll().where('id', '=', id).executeTakeFirst()
-
 describe('deleteApiKey', () => {
   it('removes the row: true, then false', async () => {
-    const { client } = await account()
+    const { client } = await server.newAccount()
     const { data } = await client.createApiKey({ name: 'to delete' })
 
     expect(await client.deleteApiKey(data.key.id)).toBe(true)
     expect(await client.deleteApiKey(data.key.id)).toBe(false)
 
-    expect(await keyRow(data.key.id)).toBeUndefined()
+    expect(await server.keyRow(data.key.id)).toBeUndefined()
     expect((await client.listApiKeys()).data.keys.map((key) => key.id)).not.toContain(data.key.id)
   })
 
   it('deletes revoked and expired keys too', async () => {
-    const { did, client } = await account()
+    const { did, client } = await server.newAccount()
     const revoked = (await client.createApiKey({ name: 'revoked' })).data.key
     await client.revokeApiKey(revoked.id)
     const expired = await server.createKey(did, { expiresAt: new Date(Date.now() + 200) })
@@ -40,7 +32,7 @@ describe('deleteApiKey', () => {
   })
 
   it('makes a deleted key fail on the next request', async () => {
-    const { client } = await account()
+    const { client } = await server.newAccount()
     const { data } = await client.createApiKey({ name: 'gone' })
     await client.deleteApiKey(data.key.id)
     expect(await xrpcFailure(server.client(bearer(data.secret)).listApiKeys())).toMatchObject({
@@ -53,17 +45,17 @@ describe('deleteApiKey', () => {
     ['an unknown UUID', '01936d3c-0000-7000-8000-000000000000'],
     ['an id that is not a UUID', 'definitely not a uuid'],
   ])('answers false for %s', async (_case, id) => {
-    const { client } = await account()
+    const { client } = await server.newAccount()
     expect(await client.deleteApiKey(id)).toBe(false)
   })
 
   it("answers false for another account's key and leaves it in place", async () => {
-    const alice = await account()
-    const bob = await account()
+    const alice = await server.newAccount()
+    const bob = await server.newAccount()
 
     expect(await bob.client.deleteApiKey(alice.owner.key.id)).toBe(false)
 
-    expect(await keyRow(alice.owner.key.id)).toBeDefined()
+    expect(await server.keyRow(alice.owner.key.id)).toBeDefined()
     expect((await alice.client.listApiKeys()).data.keys).toHaveLength(1)
   })
 })

@@ -8,17 +8,9 @@ beforeAll(async () => {
 })
 afterAll(() => server.close())
 
-async function account() {
-  const did = server.newDid()
-  const owner = await server.createKey(did, { name: 'owner' })
-  return { did, owner, client: server.client(bearer(owner.secret)) }
-}
-
-const keyRow = (id: string) => server.ctx.db.selectFrom('api_key').selectAll().where('id', '=', id).executeTakeFirst()
-
 describe('revokeApiKey', () => {
   it('revokes a live key once: true, then false', async () => {
-    const { client } = await account()
+    const { client } = await server.newAccount()
     const { data } = await client.createApiKey({ name: 'to revoke' })
 
     expect(await client.revokeApiKey(data.key.id)).toBe(true)
@@ -29,7 +21,7 @@ describe('revokeApiKey', () => {
   })
 
   it('makes the revoked key fail on the very next request', async () => {
-    const { client } = await account()
+    const { client } = await server.newAccount()
     const { data } = await client.createApiKey({ name: 'short-lived' })
     const revokedClient = server.client(bearer(data.secret))
     await revokedClient.listApiKeys()
@@ -40,13 +32,13 @@ describe('revokeApiKey', () => {
   })
 
   it('lets a key revoke itself', async () => {
-    const { owner, client } = await account()
+    const { owner, client } = await server.newAccount()
     expect(await client.revokeApiKey(owner.key.id)).toBe(true)
     expect(await xrpcFailure(client.listApiKeys())).toMatchObject({ status: 401 })
   })
 
   it('revokes an expired key that was never revoked', async () => {
-    const { did, client } = await account()
+    const { did, client } = await server.newAccount()
     const expired = await server.createKey(did, { expiresAt: new Date(Date.now() + 200) })
     await new Promise((resolve) => setTimeout(resolve, 300))
     expect(await client.revokeApiKey(expired.key.id)).toBe(true)
@@ -57,17 +49,17 @@ describe('revokeApiKey', () => {
     ['an id that is not a UUID', 'not-a-uuid'],
     ["a SQL-looking id", "' or 1=1 --"],
   ])('answers false for %s', async (_case, id) => {
-    const { client } = await account()
+    const { client } = await server.newAccount()
     expect(await client.revokeApiKey(id)).toBe(false)
   })
 
   it("answers false for another account's key and leaves it working", async () => {
-    const alice = await account()
-    const bob = await account()
+    const alice = await server.newAccount()
+    const bob = await server.newAccount()
 
     expect(await bob.client.revokeApiKey(alice.owner.key.id)).toBe(false)
 
-    expect((await keyRow(alice.owner.key.id))?.revoked_at).toBeNull()
+    expect((await server.keyRow(alice.owner.key.id))?.revoked_at).toBeNull()
     expect((await alice.client.listApiKeys()).data.keys).toHaveLength(1)
   })
 })

@@ -48,19 +48,31 @@ export async function startTestServer(opts: TestServerOptions = {}) {
   const address = await server.start()
   const url = `http://127.0.0.1:${address.port}`
 
+  /** A fresh account: every test works in its own DID, so tests never see each other's keys. */
+  const newDid = () => `did:plc:test${Math.random().toString(36).slice(2, 14)}`
+  /** Mints a key directly (as the CLI does), for tests that need a credential to start from. */
+  const mintKey = (did: string, extra: { name?: string; expiresAt?: Date } = {}): Promise<CreatedApiKey> =>
+    createKey(ctx.db, { did, name: extra.name ?? 'test key', expiresAt: extra.expiresAt, createdBy: { kind: 'cli' } }, new Date())
+  const client = (headers: Record<string, string> = {}) => new AccountClient(url, headers)
+
   return {
     url,
     ctx,
     logs: () => logLines.join(''),
-    /** A fresh account: every test works in its own DID, so tests never see each other's keys. */
-    newDid: () => `did:plc:test${Math.random().toString(36).slice(2, 14)}`,
-    /** Mints a key directly (as the CLI does), for tests that need a credential to start from. */
-    createKey: (did: string, extra: { name?: string; expiresAt?: Date } = {}): Promise<CreatedApiKey> =>
-      createKey(ctx.db, { did, name: extra.name ?? 'test key', expiresAt: extra.expiresAt, createdBy: { kind: 'cli' } }, new Date()),
+    newDid,
+    createKey: mintKey,
+    /** A new account with one key, `owner`, and a client that authenticates with it. */
+    async newAccount() {
+      const did = newDid()
+      const owner = await mintKey(did, { name: 'owner' })
+      return { did, owner, client: client(bearer(owner.secret)) }
+    },
+    /** The stored row of a key, hash included, straight from the database. */
+    keyRow: (id: string) => ctx.db.selectFrom('api_key').selectAll().where('id', '=', id).executeTakeFirst(),
     /** A console session cookie header value for `did`. */
     sessionCookie: async (did: string, ttlHours = 1) => (await createSession(ctx.db, did, ttlHours, new Date())).cookie,
     /** The real atproto client with our lexicons; it validates every response too. */
-    client: (headers: Record<string, string> = {}) => new AccountClient(url, headers),
+    client,
     /** Raw HTTP, for what the typed client cannot send. */
     post: (nsid: string, body: string | undefined, headers: Record<string, string> = {}) =>
       fetch(`${url}/xrpc/${nsid}`, { method: 'POST', headers, body }),
