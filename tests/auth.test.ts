@@ -18,6 +18,7 @@ const methods: Record<string, (headers: Record<string, string>) => Promise<Respo
   listApiKeys: (headers) => server.get('/xrpc/dev.cocore.account.listApiKeys', headers),
   revokeApiKey: (headers) =>
     server.post('dev.cocore.account.revokeApiKey', JSON.stringify({ id: someUuid }), { 'content-type': 'application/json', ...headers }),
+  getSession: (headers) => server.get('/xrpc/dev.cocore.account.getSession', headers),
   deleteApiKey: (headers) =>
     server.post('dev.cocore.account.deleteApiKey', JSON.stringify({ id: someUuid }), { 'content-type': 'application/json', ...headers }),
 }

@@ -2,6 +2,8 @@ import type { AppContext } from '../context.js'
 import type { Server } from '../lexicon/index.js'
 import createApiKey from './dev/cocore/account/createApiKey.js'
 import deleteApiKey from './dev/cocore/account/deleteApiKey.js'
+import describeService from './dev/cocore/account/describeService.js'
+import getSession from './dev/cocore/account/getSession.js'
 import listApiKeys from './dev/cocore/account/listApiKeys.js'
 import revokeApiKey from './dev/cocore/account/revokeApiKey.js'
 
@@ -11,4 +13,6 @@ export function registerMethods(server: Server, ctx: AppContext): void {
   listApiKeys(server, ctx)
   revokeApiKey(server, ctx)
   deleteApiKey(server, ctx)
+  describeService(server, ctx)
+  getSession(server, ctx)
 }

@@ -8,8 +8,11 @@ import { hashSecret, isApiKeySecret, isSessionToken, sessionCookieName } from '.
 
 /** Who is calling, as proven by exactly one credential. Handlers take the DID from here only. */
 export type Credentials =
-  | { type: 'apiKey'; did: string; keyId: string }
+  | { type: 'apiKey'; did: string; keyId: string; prefix: string }
   | { type: 'session'; did: string; sessionId: string }
+
+/** The credential kinds `account` accepts, as describeService reports them. */
+export const acceptedAuthTypes = ['apiKey', 'session'] as const satisfies readonly Credentials['type'][]
 
 export type AccountAuth = { credentials: Credentials }
 
@@ -64,7 +67,7 @@ export class AuthVerifier {
     if (key.revoked_at) throw authRequired('This API key has been revoked')
     if (key.expires_at && key.expires_at <= now) throw authRequired('This API key has expired')
     await this.recordUse(key.id, key.last_used_at, now)
-    return { type: 'apiKey', did: key.did, keyId: key.id }
+    return { type: 'apiKey', did: key.did, keyId: key.id, prefix: key.prefix }
   }
 
   /**

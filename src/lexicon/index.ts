@@ -12,6 +12,8 @@ import {
 import { schemas } from './lexicons.js'
 import * as DevCocoreAccountCreateApiKey from './types/dev/cocore/account/createApiKey.js'
 import * as DevCocoreAccountDeleteApiKey from './types/dev/cocore/account/deleteApiKey.js'
+import * as DevCocoreAccountDescribeService from './types/dev/cocore/account/describeService.js'
+import * as DevCocoreAccountGetSession from './types/dev/cocore/account/getSession.js'
 import * as DevCocoreAccountListApiKeys from './types/dev/cocore/account/listApiKeys.js'
 import * as DevCocoreAccountRevokeApiKey from './types/dev/cocore/account/revokeApiKey.js'
 
@@ -77,6 +79,30 @@ export class DevCocoreAccountNS {
     >,
   ) {
     const nsid = 'dev.cocore.account.deleteApiKey' // @ts-ignore
+    return this._server.xrpc.method(nsid, cfg)
+  }
+
+  describeService<A extends Auth = void>(
+    cfg: MethodConfigOrHandler<
+      A,
+      DevCocoreAccountDescribeService.QueryParams,
+      DevCocoreAccountDescribeService.HandlerInput,
+      DevCocoreAccountDescribeService.HandlerOutput
+    >,
+  ) {
+    const nsid = 'dev.cocore.account.describeService' // @ts-ignore
+    return this._server.xrpc.method(nsid, cfg)
+  }
+
+  getSession<A extends Auth = void>(
+    cfg: MethodConfigOrHandler<
+      A,
+      DevCocoreAccountGetSession.QueryParams,
+      DevCocoreAccountGetSession.HandlerInput,
+      DevCocoreAccountGetSession.HandlerOutput
+    >,
+  ) {
+    const nsid = 'dev.cocore.account.getSession' // @ts-ignore
     return this._server.xrpc.method(nsid, cfg)
   }
 

@@ -173,6 +173,84 @@ export const schemaDict = {
       },
     },
   },
+  DevCocoreAccountDescribeService: {
+    lexicon: 1,
+    id: 'dev.cocore.account.describeService',
+    defs: {
+      main: {
+        type: 'query',
+        description:
+          'Describe this account service: its version and the kinds of credential it accepts. Needs no authentication and touches no storage; it is what a client calls first.',
+        output: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            required: ['version', 'authTypes'],
+            properties: {
+              version: {
+                type: 'string',
+                description: "The server's version.",
+              },
+              authTypes: {
+                type: 'array',
+                description:
+                  "The credential kinds this server accepts (see getSession's authType).",
+                items: {
+                  type: 'string',
+                  knownValues: ['apiKey', 'session', 'serviceAuth'],
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  DevCocoreAccountGetSession: {
+    lexicon: 1,
+    id: 'dev.cocore.account.getSession',
+    defs: {
+      main: {
+        type: 'query',
+        description:
+          'Describe the credential presented: which account it authenticates and how. Lets automation check a key and the console ask who is signed in. Never returns a secret.',
+        output: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            required: ['did', 'authType'],
+            properties: {
+              did: {
+                type: 'string',
+                format: 'did',
+                description: 'The DID of the authenticated account.',
+              },
+              authType: {
+                type: 'string',
+                description: 'The kind of credential presented.',
+                knownValues: ['apiKey', 'session', 'serviceAuth'],
+              },
+              keyId: {
+                type: 'string',
+                description: 'The id of the API key, when authType is apiKey.',
+              },
+              prefix: {
+                type: 'string',
+                description:
+                  'The displayable prefix of the API key, when authType is apiKey.',
+              },
+            },
+          },
+        },
+        errors: [
+          {
+            name: 'AuthRequired',
+            description: 'No valid session cookie or bearer key was presented.',
+          },
+        ],
+      },
+    },
+  },
   DevCocoreAccountListApiKeys: {
     lexicon: 1,
     id: 'dev.cocore.account.listApiKeys',
@@ -289,6 +367,8 @@ export const ids = {
   DevCocoreAccountCreateApiKey: 'dev.cocore.account.createApiKey',
   DevCocoreAccountDefs: 'dev.cocore.account.defs',
   DevCocoreAccountDeleteApiKey: 'dev.cocore.account.deleteApiKey',
+  DevCocoreAccountDescribeService: 'dev.cocore.account.describeService',
+  DevCocoreAccountGetSession: 'dev.cocore.account.getSession',
   DevCocoreAccountListApiKeys: 'dev.cocore.account.listApiKeys',
   DevCocoreAccountRevokeApiKey: 'dev.cocore.account.revokeApiKey',
 } as const

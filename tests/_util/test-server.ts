@@ -109,6 +109,15 @@ export class AccountClient {
     return (res.data as { revoked: boolean }).revoked
   }
 
+  async describeService() {
+    return (await this.xrpc.call('dev.cocore.account.describeService')).data as { version: string; authTypes: string[] }
+  }
+
+  async getSession() {
+    const res = await this.xrpc.call('dev.cocore.account.getSession')
+    return res.data as { did: string; authType: string; keyId?: string; prefix?: string }
+  }
+
   async deleteApiKey(id: string): Promise<boolean> {
     const res = await this.xrpc.call('dev.cocore.account.deleteApiKey', undefined, { id })
     return (res.data as { deleted: boolean }).deleted
