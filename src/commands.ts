@@ -5,8 +5,7 @@ import type { ParseArgsConfig } from 'node:util'
 import type { AppContext } from './context.js'
 import { ids, lexicons } from './lexicon/lexicons.js'
 import { AccountServer } from './server.js'
-import { createKey, parseExpiresAt, revokeEveryKey } from './services/api-key-service.js'
-import { createSession, revokeSessions } from './services/session-service.js'
+import { parseExpiresAt } from './services/api-key-service.js'
 
 /** Bad command-line input: the CLI prints the message and exits with status 2. */
 export class UsageError extends Error {}
@@ -64,7 +63,7 @@ export const commands: Record<string, Command> = {
       return async (ctx) => {
         const now = new Date()
         const expiresAt = asUsageError(() => parseExpiresAt(expiresAtText, now))
-        return createKey(ctx.db, { did, name, expiresAt, createdBy: { kind: 'cli' } }, now)
+        return ctx.apiKeys.create({ did, name, expiresAt, createdBy: { kind: 'cli' } }, now)
       }
     },
   },
@@ -73,7 +72,7 @@ export const commands: Record<string, Command> = {
     options: didOption,
     parse(values) {
       const did = requireDid(values)
-      return async (ctx) => ({ revoked: await revokeEveryKey(ctx.db, did, new Date()) })
+      return async (ctx) => ({ revoked: await ctx.apiKeys.revokeAll(did, new Date()) })
     },
   },
   'sessions create': {
@@ -82,7 +81,7 @@ export const commands: Record<string, Command> = {
     parse(values) {
       const did = requireDid(values)
       const ttlHours = parseTtlHours(optionalString(values, 'ttl-hours'))
-      return (ctx) => createSession(ctx.db, did, ttlHours, new Date())
+      return (ctx) => ctx.sessions.create(did, ttlHours, new Date())
     },
   },
   'sessions revoke': {
@@ -90,7 +89,7 @@ export const commands: Record<string, Command> = {
     options: didOption,
     parse(values) {
       const did = requireDid(values)
-      return async (ctx) => ({ revoked: await revokeSessions(ctx.db, did, new Date()) })
+      return async (ctx) => ({ revoked: await ctx.sessions.revokeAll(did, new Date()) })
     },
   },
 }

@@ -16,6 +16,20 @@ export type Config = {
   lastUsedIntervalSeconds: number
   logLevel: LogLevel
   version: string
+  keyCache: KeyCacheConfig
+}
+
+/** The in-process cache of verified credentials (see src/auth/credential-cache.ts). */
+export type KeyCacheConfig = {
+  enabled: boolean
+  maxEntries: number
+  ttlSeconds: number
+  negativeTtlSeconds: number
+  /**
+   * On Postgres, how often the invalidation listener proves it is alive; with no heartbeat
+   * back within this period the cache stops serving (the worst-case staleness).
+   */
+  heartbeatSeconds: number
 }
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -32,6 +46,14 @@ const integerFromEnv = (name: string, min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`))
 
+const numberFromEnv = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, `${name} must be a number`)
+    .transform(Number)
+    .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`))
+
 const envSchema = z.object({
   PORT: integerFromEnv('PORT', 0, 65535).default(3000),
   HOST: z.string().trim().min(1, 'HOST must not be empty').default('127.0.0.1'),
@@ -46,6 +68,11 @@ const envSchema = z.object({
   DATA_DIR: z.string().trim().min(1, 'DATA_DIR must not be empty').default('./data'),
   LAST_USED_INTERVAL_SECONDS: integerFromEnv('LAST_USED_INTERVAL_SECONDS', 0, 86_400).default(60),
   LOG_LEVEL: z.enum(logLevels, { message: `LOG_LEVEL must be one of ${logLevels.join(', ')}` }).default('info'),
+  KEY_CACHE: z.enum(['on', 'off'], { message: 'KEY_CACHE must be on or off' }).default('on'),
+  KEY_CACHE_SIZE: integerFromEnv('KEY_CACHE_SIZE', 1, 10_000_000).default(100_000),
+  KEY_CACHE_TTL_SECONDS: numberFromEnv('KEY_CACHE_TTL_SECONDS', 0.001, 86_400).default(60),
+  NEGATIVE_CACHE_TTL_SECONDS: numberFromEnv('NEGATIVE_CACHE_TTL_SECONDS', 0, 3_600).default(5),
+  LISTENER_HEARTBEAT_SECONDS: numberFromEnv('LISTENER_HEARTBEAT_SECONDS', 0.1, 300).default(5),
 })
 
 /** Validates the environment; throws a ConfigError whose message names the bad variable. */
@@ -67,6 +94,13 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
     lastUsedIntervalSeconds: values.LAST_USED_INTERVAL_SECONDS,
     logLevel: values.LOG_LEVEL,
     version,
+    keyCache: {
+      enabled: values.KEY_CACHE === 'on',
+      maxEntries: values.KEY_CACHE_SIZE,
+      ttlSeconds: values.KEY_CACHE_TTL_SECONDS,
+      negativeTtlSeconds: values.NEGATIVE_CACHE_TTL_SECONDS,
+      heartbeatSeconds: values.LISTENER_HEARTBEAT_SECONDS,
+    },
   }
 }
 

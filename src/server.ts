@@ -48,6 +48,7 @@ export class AccountServer {
   /** Listens on the configured host and port (port 0 picks a free one) and logs where. */
   async start(): Promise<AddressInfo> {
     const { host, port } = this.ctx.cfg
+    await this.ctx.startInvalidationListener()
     const httpServer = http.createServer(this.app)
     this.httpServer = httpServer
     await new Promise<void>((resolve, reject) => {
@@ -66,7 +67,10 @@ export class AccountServer {
     return address
   }
 
-  /** Stops accepting connections, lets in-flight requests finish (up to a bound), closes the database. */
+  /**
+   * Stops accepting connections, lets in-flight requests finish (up to a bound), then
+   * destroys the context (pending `lastUsedAt` writes are flushed, the database closed).
+   */
   async destroy(): Promise<void> {
     const httpServer = this.httpServer
     if (httpServer) {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createKey } from '../src/services/api-key-service.js'
 import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
 
 let server: TestServer
@@ -34,7 +33,7 @@ describe('listApiKeys', () => {
     const sameMillisecond = new Date()
     const twins = []
     for (let i = 0; i < 5; i++) {
-      twins.push(await createKey(server.ctx.db, { did, name: `twin ${i}`, createdBy: { kind: 'cli' } }, sameMillisecond))
+      twins.push(await server.ctx.apiKeys.create({ did, name: `twin ${i}`, createdBy: { kind: 'cli' } }, sameMillisecond))
     }
 
     const { data } = await server.client(bearer(owner.secret)).listApiKeys()

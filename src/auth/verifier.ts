@@ -1,10 +1,15 @@
 import { AuthRequiredError, type MethodAuthContext } from '@atproto/xrpc-server'
 import { parseCookie } from 'cookie'
 import type { Kysely } from 'kysely'
-import { findKeyByHash, recordKeyUse } from '../db/api-keys.js'
+import type { KeyCacheConfig } from '../config.js'
+import { findKeyByHash } from '../db/api-keys.js'
+import type { CredentialKind } from '../db/credential-events.js'
 import type { DatabaseSchema } from '../db/schema.js'
 import { findSessionByHash } from '../db/sessions.js'
+import type { Logger } from '../logger.js'
+import { CredentialCache } from './credential-cache.js'
 import { hashSecret, isApiKeySecret, isSessionToken, sessionCookieName } from './credentials.js'
+import { KeyUsageRecorder } from './key-usage.js'
 
 /** Who is calling, as proven by exactly one credential. Handlers take the DID from here only. */
 export type Credentials =
@@ -16,9 +21,17 @@ export const acceptedAuthTypes = ['apiKey', 'session'] as const satisfies readon
 
 export type AccountAuth = { credentials: Credentials }
 
+/** What verification needs to know of a key; cached, so kept small. */
+type KnownKey = { id: string; did: string; prefix: string; expiresAt: Date | null; revokedAt: Date | null; lastUsedAt: Date | null }
+type KnownSession = { id: string; did: string; expiresAt: Date; revokedAt: Date | null }
+
 export type AuthVerifierOptions = {
+  logger: Logger
   /** After a key's first use, `lastUsedAt` is rewritten at most this often. */
   lastUsedIntervalSeconds: number
+  cache: KeyCacheConfig
+  /** False while invalidations from other instances may be missing (see CredentialCache). */
+  isFeedAlive?: () => boolean
   now?: () => Date
 }
 
@@ -26,18 +39,37 @@ export type AuthVerifierOptions = {
 const authRequired = (message: string) => new AuthRequiredError(message, 'AuthRequired')
 
 /**
- * The one verifier every dev.cocore.account.* method uses. A bearer key wins over the
- * cookie when both are sent, and a bearer that fails is a 401 even if the cookie is valid:
- * silently falling back would hide a broken or revoked key from its owner.
+ * The one verifier every dev.cocore.account.* method uses (and sibling services may reuse:
+ * see the README). A bearer key wins over the cookie when both are sent, and a bearer that
+ * fails is a 401 even if the cookie is valid: silently falling back would hide a broken or
+ * revoked key from its owner.
+ *
+ * Verified keys and sessions are cached in memory by the hash of their secret. Expiry is
+ * checked against the cached value on every request; revocation reaches the cache through
+ * `invalidate` (this instance, at once) and the Postgres listener (other instances).
  */
 export class AuthVerifier {
   private readonly now: () => Date
+  private readonly keyCache: CredentialCache<KnownKey> | undefined
+  private readonly sessionCache: CredentialCache<KnownSession> | undefined
+  readonly keyUsage: KeyUsageRecorder
 
   constructor(
     private readonly db: Kysely<DatabaseSchema>,
-    private readonly opts: AuthVerifierOptions,
+    opts: AuthVerifierOptions,
   ) {
     this.now = opts.now ?? (() => new Date())
+    if (opts.cache.enabled) {
+      const cacheOptions = {
+        maxEntries: opts.cache.maxEntries,
+        ttlMs: opts.cache.ttlSeconds * 1000,
+        negativeTtlMs: opts.cache.negativeTtlSeconds * 1000,
+        isFeedAlive: opts.isFeedAlive,
+      }
+      this.keyCache = new CredentialCache(cacheOptions)
+      this.sessionCache = new CredentialCache(cacheOptions)
+    }
+    this.keyUsage = new KeyUsageRecorder(db, { intervalSeconds: opts.lastUsedIntervalSeconds, logger: opts.logger })
   }
 
   /** Arrow function so it can be handed to xrpc-server as `auth: ctx.authVerifier.account`. */
@@ -45,14 +77,41 @@ export class AuthVerifier {
     // Responses depend on the credential: never let a shared cache keep or mix them.
     res.setHeader('Cache-Control', 'private')
     res.setHeader('Vary', 'Authorization, Cookie')
+    return { credentials: await this.verifyHeaders(req.headers) }
+  }
 
-    const authorization = req.headers.authorization
-    if (authorization !== undefined) return { credentials: await this.verifyBearer(authorization) }
-
-    const sessionToken = readSessionCookie(req.headers.cookie)
-    if (sessionToken !== undefined) return { credentials: await this.verifySession(sessionToken) }
-
+  /** Verifies the credential of a request's headers; throws AuthRequired (401) when there is none that works. */
+  async verifyHeaders(headers: { authorization?: string; cookie?: string }): Promise<Credentials> {
+    if (headers.authorization !== undefined) return this.verifyBearer(headers.authorization)
+    const sessionToken = readSessionCookie(headers.cookie)
+    if (sessionToken !== undefined) return this.verifySession(sessionToken)
     throw authRequired(`Authentication required: send "Authorization: Bearer cocore-…" or the ${sessionCookieName} cookie`)
+  }
+
+  /** Forgets a revoked, deleted or ended credential at once (and voids cache fills in flight). */
+  invalidate(kind: CredentialKind, id: string): void {
+    ;(kind === 'key' ? this.keyCache : this.sessionCache)?.invalidate(id)
+  }
+
+  /** The invalidation feed is down: stop serving from the caches and empty them. */
+  suspendCaches(): void {
+    this.keyCache?.suspend()
+    this.sessionCache?.suspend()
+  }
+
+  /** The feed is back: serve from the caches again, starting empty. */
+  resumeCaches(): void {
+    this.keyCache?.resume()
+    this.sessionCache?.resume()
+  }
+
+  get cacheStats() {
+    return { keys: this.keyCache?.size ?? 0, sessions: this.sessionCache?.size ?? 0, serving: this.keyCache?.isServing ?? false }
+  }
+
+  /** Writes pending `lastUsedAt` updates (graceful shutdown). */
+  async close(): Promise<void> {
+    await this.keyUsage.close()
   }
 
   private async verifyBearer(authorization: string): Promise<Credentials> {
@@ -61,33 +120,61 @@ export class AuthVerifier {
     if (secret === undefined || !isApiKeySecret(secret)) {
       throw authRequired('The Authorization header must be "Bearer cocore-…" with a complete API key')
     }
-    const key = await findKeyByHash(this.db, hashSecret(secret))
+    const key = await this.findKey(hashSecret(secret))
     if (!key) throw authRequired('Unknown API key')
     const now = this.now()
-    if (key.revoked_at) throw authRequired('This API key has been revoked')
-    if (key.expires_at && key.expires_at <= now) throw authRequired('This API key has expired')
-    await this.recordUse(key.id, key.last_used_at, now)
+    if (key.revokedAt) throw authRequired('This API key has been revoked')
+    if (key.expiresAt && key.expiresAt <= now) throw authRequired('This API key has expired')
+    // The cached object remembers the recorded use, so the next requests need not write.
+    key.lastUsedAt = await this.keyUsage.recordUse(key.id, key.lastUsedAt, now)
     return { type: 'apiKey', did: key.did, keyId: key.id, prefix: key.prefix }
-  }
-
-  /**
-   * A key's first use is committed before its response goes out (a brand-new key already
-   * shows `lastUsedAt`); later uses are written at most once per interval per key, so a busy
-   * key does not cost a write per request. The resolution of `lastUsedAt` is the interval.
-   */
-  private async recordUse(keyId: string, lastUsedAt: Date | null, now: Date): Promise<void> {
-    const intervalMs = this.opts.lastUsedIntervalSeconds * 1000
-    if (lastUsedAt && now.getTime() - lastUsedAt.getTime() < intervalMs) return
-    await recordKeyUse(this.db, keyId, now, this.opts.lastUsedIntervalSeconds)
   }
 
   private async verifySession(token: string): Promise<Credentials> {
     if (!isSessionToken(token)) throw authRequired('Unknown session')
-    const session = await findSessionByHash(this.db, hashSecret(token))
-    if (!session || session.revoked_at) throw authRequired('Unknown session')
-    if (session.expires_at <= this.now()) throw authRequired('This session has expired; sign in again')
+    const session = await this.findSession(hashSecret(token))
+    if (!session || session.revokedAt) throw authRequired('Unknown session')
+    if (session.expiresAt <= this.now()) throw authRequired('This session has expired; sign in again')
     return { type: 'session', did: session.did, sessionId: session.id }
   }
+
+  private findKey(keyHash: Buffer): Promise<KnownKey | undefined> {
+    return readThrough(this.keyCache, keyHash, async () => {
+      const row = await findKeyByHash(this.db, keyHash)
+      return (
+        row && {
+          id: row.id,
+          did: row.did,
+          prefix: row.prefix,
+          expiresAt: row.expires_at,
+          revokedAt: row.revoked_at,
+          lastUsedAt: row.last_used_at,
+        }
+      )
+    })
+  }
+
+  private findSession(tokenHash: Buffer): Promise<KnownSession | undefined> {
+    return readThrough(this.sessionCache, tokenHash, async () => {
+      const row = await findSessionByHash(this.db, tokenHash)
+      return row && { id: row.id, did: row.did, expiresAt: row.expires_at, revokedAt: row.revoked_at }
+    })
+  }
+}
+
+async function readThrough<T extends { id: string }>(
+  cache: CredentialCache<T> | undefined,
+  hash: Buffer,
+  read: () => Promise<T | undefined>,
+): Promise<T | undefined> {
+  if (!cache) return read()
+  const cacheKey = hash.toString('base64')
+  const cached = cache.lookup(cacheKey)
+  if (cached.state === 'hit') return cached.value
+  if (cached.state === 'unknown') return undefined
+  const value = await read()
+  cache.fill(cacheKey, value, cached.ticket)
+  return value
 }
 
 function readSessionCookie(header: string | undefined): string | undefined {

@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
+import { notifyInvalidation } from './credential-events.js'
 import type { ApiKeyRow, DatabaseSchema, NewApiKey } from './schema.js'
 
 type Db = Kysely<DatabaseSchema>
@@ -36,33 +37,47 @@ export async function findKeyByHash(db: Db, keyHash: Uint8Array): Promise<ApiKey
   return db.selectFrom('api_key').select(viewColumns).where('key_hash', '=', keyHash).executeTakeFirst()
 }
 
-/** Revokes one unrevoked key of `did`; true when this call revoked it. */
+/**
+ * Revokes one unrevoked key of `did`; true when this call revoked it. Other instances hear
+ * of it (NOTIFY, sent when the statement commits) and drop the key from their caches.
+ */
 export async function revokeKey(db: Db, did: string, id: string, now: Date): Promise<boolean> {
-  const result = await db
-    .updateTable('api_key')
-    .set({ revoked_at: now })
-    .where('id', '=', id)
-    .where('did', '=', did)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst()
-  return result.numUpdatedRows > 0n
+  const notified = await db
+    .with('revoked', (qb) =>
+      qb
+        .updateTable('api_key')
+        .set({ revoked_at: now })
+        .where('id', '=', id)
+        .where('did', '=', did)
+        .where('revoked_at', 'is', null)
+        .returning('id'),
+    )
+    .selectFrom('revoked')
+    .select((eb) => notifyInvalidation('key', eb.ref('revoked.id')).as('notified'))
+    .execute()
+  return notified.length > 0
 }
 
-/** Removes one key of `did`, whatever its state; true when this call removed it. */
+/** Removes one key of `did`, whatever its state; true when this call removed it. Notifies as revokeKey. */
 export async function deleteKey(db: Db, did: string, id: string): Promise<boolean> {
-  const result = await db.deleteFrom('api_key').where('id', '=', id).where('did', '=', did).executeTakeFirst()
-  return result.numDeletedRows > 0n
+  const notified = await db
+    .with('deleted', (qb) => qb.deleteFrom('api_key').where('id', '=', id).where('did', '=', did).returning('id'))
+    .selectFrom('deleted')
+    .select((eb) => notifyInvalidation('key', eb.ref('deleted.id')).as('notified'))
+    .execute()
+  return notified.length > 0
 }
 
-/** Revokes every unrevoked key of `did` (the incident button); returns how many. */
-export async function revokeAllKeys(db: Db, did: string, now: Date): Promise<number> {
-  const result = await db
-    .updateTable('api_key')
-    .set({ revoked_at: now })
-    .where('did', '=', did)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst()
-  return Number(result.numUpdatedRows)
+/** Revokes every unrevoked key of `did` (the incident button); returns their ids. Notifies as revokeKey. */
+export async function revokeAllKeys(db: Db, did: string, now: Date): Promise<string[]> {
+  const revoked = await db
+    .with('revoked', (qb) =>
+      qb.updateTable('api_key').set({ revoked_at: now }).where('did', '=', did).where('revoked_at', 'is', null).returning('id'),
+    )
+    .selectFrom('revoked')
+    .select((eb) => ['revoked.id', notifyInvalidation('key', eb.ref('revoked.id')).as('notified')])
+    .execute()
+  return revoked.map((row) => row.id)
 }
 
 /**
@@ -78,4 +93,21 @@ export async function recordKeyUse(db: Db, id: string, now: Date, intervalSecond
     .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<=', threshold)]))
     .executeTakeFirst()
   return result.numUpdatedRows > 0n
+}
+
+/** Rows per statement: two parameters each, well under Postgres's 65535. */
+const usesPerStatement = 5_000
+
+/** Records many uses at once (see recordKeyUse for the interval rule). */
+export async function recordKeyUses(db: Db, uses: { id: string; usedAt: Date }[], intervalSeconds: number): Promise<void> {
+  for (let start = 0; start < uses.length; start += usesPerStatement) {
+    const rows = uses.slice(start, start + usesPerStatement).map((use) => sql`(${use.id}::uuid, ${use.usedAt}::timestamptz)`)
+    await sql`
+      update api_key set last_used_at = used.at
+      from (values ${sql.join(rows)}) as used(id, at)
+      where api_key.id = used.id
+        and (api_key.last_used_at is null
+          or api_key.last_used_at <= used.at - make_interval(secs => ${intervalSeconds}))
+    `.execute(db)
+  }
 }

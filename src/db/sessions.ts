@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { notifyInvalidation } from './credential-events.js'
 import type { DatabaseSchema, NewSession, SessionRow } from './schema.js'
 
 type Db = Kysely<DatabaseSchema>
@@ -17,14 +18,20 @@ export async function findSessionByHash(db: Db, tokenHash: Uint8Array): Promise<
     .executeTakeFirst()
 }
 
-/** Ends every live session of `did`; returns how many were live. */
-export async function revokeSessionsByDid(db: Db, did: string, now: Date): Promise<number> {
-  const result = await db
-    .updateTable('session')
-    .set({ revoked_at: now })
-    .where('did', '=', did)
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', now)
-    .executeTakeFirst()
-  return Number(result.numUpdatedRows)
+/** Ends every live session of `did`; returns their ids. Other instances hear of it (NOTIFY on commit). */
+export async function revokeSessionsByDid(db: Db, did: string, now: Date): Promise<string[]> {
+  const revoked = await db
+    .with('revoked', (qb) =>
+      qb
+        .updateTable('session')
+        .set({ revoked_at: now })
+        .where('did', '=', did)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .returning('id'),
+    )
+    .selectFrom('revoked')
+    .select((eb) => ['revoked.id', notifyInvalidation('session', eb.ref('revoked.id')).as('notified')])
+    .execute()
+  return revoked.map((row) => row.id)
 }

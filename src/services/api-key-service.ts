@@ -4,11 +4,15 @@ import type { Kysely } from 'kysely'
 import { v7 as uuidv7, validate as isUuid } from 'uuid'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../auth/credentials.js'
 import { deleteKey, insertKey, listKeysByDid, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
+import type { CredentialKind } from '../db/credential-events.js'
 import type { DatabaseSchema, KeyCreator } from '../db/schema.js'
 import type { ApiKeyView } from '../lexicon/types/dev/cocore/account/defs.js'
 import type { OutputSchema as CreatedApiKey } from '../lexicon/types/dev/cocore/account/createApiKey.js'
 
 type Db = Kysely<DatabaseSchema>
+
+/** Told of every credential this process revokes or deletes, to forget it at once. */
+export type CredentialInvalidator = { invalidate(kind: CredentialKind, id: string): void }
 
 /** The credential that minted a key: a session, another key, or the operator's CLI. */
 export type KeyCreatedBy = { kind: KeyCreator; id?: string }
@@ -20,44 +24,61 @@ export type NewKeyRequest = {
   createdBy: KeyCreatedBy
 }
 
-/**
- * Mints a key. The secret leaves this function once, in its result, and is stored nowhere:
- * the database gets its SHA-256 and the displayable prefix. The id comes from a monotonic
- * UUIDv7 generator, so keys minted within one millisecond still list in creation order.
- */
-export async function createKey(db: Db, request: NewKeyRequest, now: Date): Promise<CreatedApiKey> {
-  const secret = generateApiKeySecret()
-  const record = await insertKey(db, {
-    id: uuidv7(),
-    did: request.did,
-    name: request.name,
-    prefix: displayPrefix(secret),
-    key_hash: hashSecret(secret),
-    created_at: now,
-    expires_at: request.expiresAt ?? null,
-    revoked_at: null,
-    last_used_at: null,
-    created_by_kind: request.createdBy.kind,
-    created_by_id: request.createdBy.id ?? null,
-  })
-  return { key: toApiKeyView(record), secret }
-}
+/** Minting, listing, revoking and deleting keys: shared by the XRPC methods and the CLI. */
+export class ApiKeyService {
+  constructor(
+    private readonly db: Db,
+    private readonly invalidator: CredentialInvalidator,
+  ) {}
 
-export async function listKeys(db: Db, did: string): Promise<ApiKeyView[]> {
-  return (await listKeysByDid(db, did)).map(toApiKeyView)
-}
+  /**
+   * Mints a key. The secret leaves this method once, in its result, and is stored nowhere:
+   * the database gets its SHA-256 and the displayable prefix. The id comes from a monotonic
+   * UUIDv7 generator, so keys minted within one millisecond still list in creation order.
+   */
+  async create(request: NewKeyRequest, now: Date): Promise<CreatedApiKey> {
+    const secret = generateApiKeySecret()
+    const record = await insertKey(this.db, {
+      id: uuidv7(),
+      did: request.did,
+      name: request.name,
+      prefix: displayPrefix(secret),
+      key_hash: hashSecret(secret),
+      created_at: now,
+      expires_at: request.expiresAt ?? null,
+      revoked_at: null,
+      last_used_at: null,
+      created_by_kind: request.createdBy.kind,
+      created_by_id: request.createdBy.id ?? null,
+    })
+    return { key: toApiKeyView(record), secret }
+  }
 
-/** An id that is not a UUID cannot name a key: answer false without asking the database. */
-export async function revokeOwnKey(db: Db, did: string, id: string, now: Date): Promise<boolean> {
-  return isUuid(id) ? revokeKey(db, did, id.toLowerCase(), now) : false
-}
+  async list(did: string): Promise<ApiKeyView[]> {
+    return (await listKeysByDid(this.db, did)).map(toApiKeyView)
+  }
 
-export async function deleteOwnKey(db: Db, did: string, id: string): Promise<boolean> {
-  return isUuid(id) ? deleteKey(db, did, id.toLowerCase()) : false
-}
+  /** An id that is not a UUID cannot name a key: answer false without asking the database. */
+  async revoke(did: string, id: string, now: Date): Promise<boolean> {
+    if (!isUuid(id)) return false
+    const revoked = await revokeKey(this.db, did, id.toLowerCase(), now)
+    if (revoked) this.invalidator.invalidate('key', id.toLowerCase())
+    return revoked
+  }
 
-export async function revokeEveryKey(db: Db, did: string, now: Date): Promise<number> {
-  return revokeAllKeys(db, did, now)
+  async delete(did: string, id: string): Promise<boolean> {
+    if (!isUuid(id)) return false
+    const deleted = await deleteKey(this.db, did, id.toLowerCase())
+    if (deleted) this.invalidator.invalidate('key', id.toLowerCase())
+    return deleted
+  }
+
+  /** Revokes every live key of the account (the incident button); returns how many. */
+  async revokeAll(did: string, now: Date): Promise<number> {
+    const ids = await revokeAllKeys(this.db, did, now)
+    for (const id of ids) this.invalidator.invalidate('key', id)
+    return ids.length
+  }
 }
 
 /**

@@ -3,14 +3,12 @@ import os from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { XrpcClient } from '@atproto/xrpc'
-import type { Config } from '../../src/config.js'
+import type { Config, KeyCacheConfig } from '../../src/config.js'
 import { AppContext } from '../../src/context.js'
 import { schemas } from '../../src/lexicon/lexicons.js'
 import type { OutputSchema as CreatedApiKey } from '../../src/lexicon/types/dev/cocore/account/createApiKey.js'
 import { createLogger } from '../../src/logger.js'
 import { AccountServer } from '../../src/server.js'
-import { createKey } from '../../src/services/api-key-service.js'
-import { createSession } from '../../src/services/session-service.js'
 
 /** Real Postgres when DATABASE_URL is set (the CI's second pass), the embedded database otherwise. */
 export const databaseUrl = process.env.DATABASE_URL || undefined
@@ -18,7 +16,7 @@ export const onPostgres = databaseUrl !== undefined
 
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>
 
-export type TestServerOptions = { lastUsedIntervalSeconds?: number }
+export type TestServerOptions = { lastUsedIntervalSeconds?: number; keyCache?: Partial<KeyCacheConfig> }
 
 /**
  * Starts the real server (the production `AppContext` and `AccountServer`) on a free port,
@@ -35,6 +33,14 @@ export async function startTestServer(opts: TestServerOptions = {}) {
     lastUsedIntervalSeconds: opts.lastUsedIntervalSeconds ?? 60,
     logLevel: 'info',
     version: 'test',
+    keyCache: {
+      enabled: true,
+      maxEntries: 100_000,
+      ttlSeconds: 60,
+      negativeTtlSeconds: 5,
+      heartbeatSeconds: 5,
+      ...opts.keyCache,
+    },
   }
   const logLines: string[] = []
   const logSink = new Writable({
@@ -52,7 +58,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
   const newDid = () => `did:plc:test${Math.random().toString(36).slice(2, 14)}`
   /** Mints a key directly (as the CLI does), for tests that need a credential to start from. */
   const mintKey = (did: string, extra: { name?: string; expiresAt?: Date } = {}): Promise<CreatedApiKey> =>
-    createKey(ctx.db, { did, name: extra.name ?? 'test key', expiresAt: extra.expiresAt, createdBy: { kind: 'cli' } }, new Date())
+    ctx.apiKeys.create({ did, name: extra.name ?? 'test key', expiresAt: extra.expiresAt, createdBy: { kind: 'cli' } }, new Date())
   const client = (headers: Record<string, string> = {}) => new AccountClient(url, headers)
 
   return {
@@ -70,7 +76,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
     /** The stored row of a key, hash included, straight from the database. */
     keyRow: (id: string) => ctx.db.selectFrom('api_key').selectAll().where('id', '=', id).executeTakeFirst(),
     /** A console session cookie header value for `did`. */
-    sessionCookie: async (did: string, ttlHours = 1) => (await createSession(ctx.db, did, ttlHours, new Date())).cookie,
+    sessionCookie: async (did: string, ttlHours = 1) => (await ctx.sessions.create(did, ttlHours, new Date())).cookie,
     /** The real atproto client with our lexicons; it validates every response too. */
     client,
     /** Raw HTTP, for what the typed client cannot send. */

@@ -1,6 +1,6 @@
 import type { AppContext } from '../../../../context.js'
 import type { Server } from '../../../../lexicon/index.js'
-import { createKey, parseExpiresAt } from '../../../../services/api-key-service.js'
+import { parseExpiresAt } from '../../../../services/api-key-service.js'
 import { keyCreatorOf } from '../../../../auth/key-creator.js'
 
 export default function (server: Server, ctx: AppContext) {
@@ -8,8 +8,7 @@ export default function (server: Server, ctx: AppContext) {
     auth: ctx.authVerifier.account,
     handler: async ({ auth, input }) => {
       const now = new Date()
-      const created = await createKey(
-        ctx.db,
+      const created = await ctx.apiKeys.create(
         {
           did: auth.credentials.did,
           name: input.body.name,

@@ -1,0 +1,115 @@
+import { LRUCache } from 'lru-cache'
+
+export type CredentialCacheOptions = {
+  maxEntries: number
+  ttlMs: number
+  negativeTtlMs: number
+  /**
+   * Checked on every lookup and fill: false while the invalidation feed cannot vouch for the
+   * cache (no heartbeat back within its period), so staleness is bounded at request time.
+   */
+  isFeedAlive?: () => boolean
+}
+
+/** What a lookup found: a cached credential, a cached "no such credential", or nothing. */
+export type CacheLookup<T> =
+  | { state: 'hit'; value: T }
+  | { state: 'unknown' }
+  /** Not cached: read the database, then `fill` with the ticket so a stale read cannot land. */
+  | { state: 'miss'; ticket: FillTicket }
+
+/** The cache's epoch when a database read began. */
+export type FillTicket = { epoch: number }
+
+/**
+ * Verified credentials by the SHA-256 of their secret (bounded LRU with a TTL), plus a
+ * smaller, shorter-lived cache of hashes the database did not know.
+ *
+ * Invalidation by id must never be undone by a read that raced it: a read that began before
+ * an invalidation (or a clear) may return the row as it was, and filling the cache with it
+ * would resurrect a revoked credential. Every invalidation bumps the epoch, and `fill` drops
+ * a value read under an older epoch.
+ *
+ * While suspended (its invalidation feed is down) the cache serves nothing and keeps nothing:
+ * every lookup goes to the database (fail closed, never stale).
+ */
+export class CredentialCache<T extends { id: string }> {
+  private readonly known: LRUCache<string, T>
+  private readonly unknown: LRUCache<string, true> | undefined
+  /** Which cache key holds each credential id, so an invalidation by id finds its entry. */
+  private readonly keyById = new Map<string, string>()
+  private epoch = 0
+  private suspended = false
+  private readonly isFeedAlive: () => boolean
+
+  constructor(opts: CredentialCacheOptions) {
+    this.isFeedAlive = opts.isFeedAlive ?? (() => true)
+    this.known = new LRUCache<string, T>({
+      max: opts.maxEntries,
+      ttl: opts.ttlMs,
+      dispose: (value, cacheKey) => {
+        if (this.keyById.get(value.id) === cacheKey) this.keyById.delete(value.id)
+      },
+    })
+    this.unknown =
+      opts.negativeTtlMs > 0
+        ? new LRUCache<string, true>({ max: Math.max(1, Math.min(opts.maxEntries, 100_000)), ttl: opts.negativeTtlMs })
+        : undefined
+  }
+
+  lookup(cacheKey: string): CacheLookup<T> {
+    if (this.isServing) {
+      const value = this.known.get(cacheKey)
+      if (value) return { state: 'hit', value }
+      if (this.unknown?.get(cacheKey)) return { state: 'unknown' }
+    }
+    return { state: 'miss', ticket: { epoch: this.epoch } }
+  }
+
+  /** Stores what a database read found (undefined: nothing), unless it may be stale. */
+  fill(cacheKey: string, value: T | undefined, ticket: FillTicket): void {
+    if (!this.isServing || ticket.epoch !== this.epoch) return
+    if (value === undefined) {
+      this.unknown?.set(cacheKey, true)
+      return
+    }
+    this.unknown?.delete(cacheKey)
+    this.known.set(cacheKey, value)
+    this.keyById.set(value.id, cacheKey)
+  }
+
+  /** Forgets one credential (revoked, deleted, ended) and voids every read in flight. */
+  invalidate(id: string): void {
+    this.epoch++
+    const cacheKey = this.keyById.get(id)
+    if (cacheKey !== undefined) this.known.delete(cacheKey)
+  }
+
+  /** Forgets everything and voids every read in flight. */
+  clear(): void {
+    this.epoch++
+    this.known.clear()
+    this.unknown?.clear()
+    this.keyById.clear()
+  }
+
+  /** Stops serving and filling until `resume` (the invalidation feed is down). */
+  suspend(): void {
+    this.suspended = true
+    this.clear()
+  }
+
+  /** Serves again, from empty: invalidations may have been missed while suspended. */
+  resume(): void {
+    this.clear()
+    this.suspended = false
+  }
+
+  get isServing(): boolean {
+    return !this.suspended && this.isFeedAlive()
+  }
+
+  get size(): number {
+    return this.known.size
+  }
+}
