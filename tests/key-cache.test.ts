@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AuthVerifier } from '../src/auth/verifier.js'
+import { ApiKeyService } from '../src/services/api-key-service.js'
+import { QueryGate } from './_util/query-gate.js'
+import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
+import { xrpcFailure } from './_util/xrpc-error.js'
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startTestServer()
+})
+afterAll(() => server.close())
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A verifier of its own, with the cache on, whose database reads can be counted and held. */
+function gatedVerifier() {
+  const gate = new QueryGate()
+  const db = server.ctx.db.withPlugin(gate)
+  const verifier = new AuthVerifier(db, {
+    logger: server.ctx.logger,
+    lastUsedIntervalSeconds: 3600,
+    cache: { ...server.ctx.cfg.keyCache, enabled: true },
+  })
+  return { gate, verifier, apiKeys: new ApiKeyService(server.ctx.db, verifier) }
+}
+
+describe('the key cache', () => {
+  it('rejects a revoked key on the very next request, cache warm', async () => {
+    const { did, client } = await server.newAccount()
+    const { data } = await client.createApiKey({ name: 'warm' })
+    const keyClient = server.client(bearer(data.secret))
+    await keyClient.getSession()
+    await keyClient.getSession()
+
+    await client.revokeApiKey(data.key.id)
+
+    expect(await xrpcFailure(keyClient.getSession())).toMatchObject({ status: 401, error: 'AuthRequired' })
+    expect(did).toBeDefined()
+  })
+
+  it('rejects a deleted key on the very next request, cache warm', async () => {
+    const { client } = await server.newAccount()
+    const { data } = await client.createApiKey({ name: 'warm' })
+    const keyClient = server.client(bearer(data.secret))
+    await keyClient.getSession()
+
+    await client.deleteApiKey(data.key.id)
+
+    expect(await xrpcFailure(keyClient.getSession())).toMatchObject({ status: 401 })
+  })
+
+  it('rejects an expired key from a warm cache', async () => {
+    const key = await server.createKey(server.newDid(), { expiresAt: new Date(Date.now() + 400) })
+    const keyClient = server.client(bearer(key.secret))
+    await keyClient.getSession()
+    await sleep(450)
+    expect(await xrpcFailure(keyClient.getSession())).toMatchObject({ status: 401, error: 'AuthRequired' })
+  })
+
+  it('rejects a session ended while its cookie is cached', async () => {
+    const did = server.newDid()
+    const sessionClient = server.client({ cookie: await server.sessionCookie(did) })
+    await sessionClient.getSession()
+
+    await server.ctx.sessions.revokeAll(did, new Date())
+
+    expect(await xrpcFailure(sessionClient.getSession())).toMatchObject({ status: 401 })
+  })
+
+  it('answers a warm key from memory, without a query', async () => {
+    const { gate, verifier } = gatedVerifier()
+    const key = await server.createKey(server.newDid())
+    await verifier.verifyHeaders(bearer(key.secret))
+    const afterWarmUp = gate.queries
+
+    for (let i = 0; i < 20; i++) await verifier.verifyHeaders(bearer(key.secret))
+
+    expect(gate.queries).toBe(afterWarmUp)
+    await verifier.close()
+  })
+
+  it('absorbs repeated unknown keys with one query', async () => {
+    const { gate, verifier } = gatedVerifier()
+    const unknown = bearer(`cocore-${'Z'.repeat(43)}`)
+
+    for (let i = 0; i < 20; i++) await expect(verifier.verifyHeaders(unknown)).rejects.toMatchObject({ customErrorName: 'AuthRequired' })
+
+    expect(gate.queries).toBe(1)
+    await verifier.close()
+  })
+
+  it('lets a revocation win over a cache fill that was in flight when it landed', async () => {
+    const { gate, verifier, apiKeys } = gatedVerifier()
+    const did = server.newDid()
+    const key = await server.createKey(did)
+    await server.client(bearer(key.secret)).getSession() // its first use is recorded: no write below
+
+    // A verification reads the key (still live) and is held before it can fill the cache...
+    const held = gate.holdNext()
+    const inFlight = verifier.verifyHeaders(bearer(key.secret))
+    await held.reached
+    // ...the key is revoked meanwhile (this instance forgets it at once)...
+    expect(await apiKeys.revoke(did, key.key.id, new Date())).toBe(true)
+    // ...then the stale read completes. That request began before the revocation and passes,
+    held.release()
+    await expect(inFlight).resolves.toMatchObject({ type: 'apiKey', keyId: key.key.id })
+    // but its stale row must not have entered the cache: the next request is refused.
+    await expect(verifier.verifyHeaders(bearer(key.secret))).rejects.toMatchObject({ customErrorName: 'AuthRequired' })
+    await verifier.close()
+  })
+})
+
+describe('KEY_CACHE=off', () => {
+  it('asks the database on every request', async () => {
+    const gate = new QueryGate()
+    const verifier = new AuthVerifier(server.ctx.db.withPlugin(gate), {
+      logger: server.ctx.logger,
+      lastUsedIntervalSeconds: 3600,
+      cache: { ...server.ctx.cfg.keyCache, enabled: false },
+    })
+    const key = await server.createKey(server.newDid())
+    await verifier.verifyHeaders(bearer(key.secret))
+    const afterFirstUse = gate.queries
+
+    for (let i = 0; i < 5; i++) await verifier.verifyHeaders(bearer(key.secret))
+
+    expect(gate.queries).toBe(afterFirstUse + 5)
+    await verifier.close()
+  })
+})
