@@ -1,0 +1,89 @@
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { listenerApplicationName } from '../src/db/invalidation-listener.js'
+import { bearer, onPostgres, startTestServer, type TestServer } from './_util/test-server.js'
+
+// Two instances (each with its own pool, cache and listener) on one database: Postgres only.
+describe.runIf(onPostgres)('revocation across instances', () => {
+  let a: TestServer
+  let b: TestServer
+  beforeAll(async () => {
+    ;[a, b] = await Promise.all([startTestServer(), startTestServer()])
+    await Promise.all([waitFor(() => a.ctx.invalidationListener?.isAlive()), waitFor(() => b.ctx.invalidationListener?.isAlive())])
+  })
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()])
+  })
+
+  const status = async (server: TestServer, secret: string) =>
+    (await server.get('/xrpc/dev.cocore.account.getSession', bearer(secret))).status
+
+  /** Warms the key on B, revokes it through A, and returns how long B went on accepting it. */
+  async function revokeOnAWhileWarmOnB() {
+    const { did, client } = await a.newAccount()
+    const { data } = await client.createApiKey({ name: 'shared' })
+    expect(await status(b, data.secret)).toBe(200)
+    expect(await status(b, data.secret)).toBe(200)
+
+    const revokedAt = performance.now()
+    expect(await client.revokeApiKey(data.key.id)).toBe(true)
+    while ((await status(b, data.secret)) === 200) {
+      if (performance.now() - revokedAt > 5_000) break
+    }
+    return { did, elapsedMs: performance.now() - revokedAt }
+  }
+
+  it('names its listening connection cocore-account-listener', async () => {
+    const pid = b.ctx.invalidationListener?.backendPid
+    const { rows } = await sql<{ application_name: string }>`
+      select application_name from pg_stat_activity where pid = ${pid}`.execute(b.ctx.db)
+    expect(rows[0]?.application_name).toBe(listenerApplicationName)
+  })
+
+  it('makes B refuse a key revoked on A within 1 s, cache warm on B', async () => {
+    const { elapsedMs } = await revokeOnAWhileWarmOnB()
+    expect(elapsedMs).toBeLessThan(1_000)
+  })
+
+  it('makes B refuse a key deleted on A, cache warm on B', async () => {
+    const { client } = await a.newAccount()
+    const { data } = await client.createApiKey({ name: 'to delete' })
+    expect(await status(b, data.secret)).toBe(200)
+    await client.deleteApiKey(data.key.id)
+    await waitFor(async () => (await status(b, data.secret)) === 401)
+  })
+
+  it('makes B refuse a session ended through A, cached on B', async () => {
+    const did = a.newDid()
+    const cookie = await a.sessionCookie(did)
+    expect((await b.get('/xrpc/dev.cocore.account.getSession', { cookie })).status).toBe(200)
+    await a.ctx.sessions.revokeAll(did, new Date())
+    await waitFor(async () => (await b.get('/xrpc/dev.cocore.account.getSession', { cookie })).status === 401)
+  })
+
+  it('never lets B accept a key revoked while its listener was killed', async () => {
+    const { client } = await a.newAccount()
+    const { data } = await client.createApiKey({ name: 'through the outage' })
+    expect(await status(b, data.secret)).toBe(200)
+
+    const pid = b.ctx.invalidationListener?.backendPid
+    await sql`select pg_terminate_backend(${pid}::int)`.execute(a.ctx.db)
+    // pg_terminate_backend only signals the backend; wait until B has seen its connection go.
+    await waitFor(() => !b.ctx.invalidationListener?.isAlive())
+    await client.revokeApiKey(data.key.id)
+
+    expect(await status(b, data.secret)).toBe(401)
+    // Once the listener is back, B caches again, and the key stays refused.
+    await waitFor(() => b.ctx.invalidationListener?.isAlive())
+    expect(b.ctx.invalidationListener?.backendPid).not.toBe(pid)
+    expect(await status(b, data.secret)).toBe(401)
+  })
+})
+
+async function waitFor(check: () => boolean | undefined | Promise<boolean | undefined>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
