@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely'
-import { AuthVerifier } from './auth/verifier.js'
+import { buildAuthVerifier } from './auth/build-verifier.js'
+import type { AuthVerifier } from './auth/verifier.js'
 import type { Config } from './config.js'
 import { openDatabase, type Database } from './db/database.js'
-import { InvalidationListener } from './db/invalidation-listener.js'
+import type { InvalidationListener } from './db/invalidation-listener.js'
 import type { DatabaseSchema } from './db/schema.js'
 import type { Logger } from './logger.js'
 import { ApiKeyService } from './services/api-key-service.js'
@@ -13,10 +14,7 @@ export class AppContext {
   readonly authVerifier: AuthVerifier
   readonly apiKeys: ApiKeyService
   readonly sessions: SessionService
-  /**
-   * Other instances' revocations, on Postgres. The embedded database belongs to one
-   * process, so there the cache hears of every revocation directly.
-   */
+  /** Other instances' revocations, on Postgres (see buildAuthVerifier). */
   readonly invalidationListener: InvalidationListener | undefined
   private destroyed: Promise<void> | undefined
 
@@ -25,24 +23,15 @@ export class AppContext {
     readonly logger: Logger,
     readonly database: Database,
   ) {
-    this.invalidationListener =
-      cfg.databaseUrl && cfg.keyCache.enabled
-        ? new InvalidationListener(
-            { connectionString: cfg.databaseUrl, heartbeatMs: cfg.keyCache.heartbeatSeconds * 1000, logger },
-            {
-              invalidate: (kind, id) => this.authVerifier.invalidate(kind, id),
-              lost: () => this.authVerifier.suspendCaches(),
-              restored: () => this.authVerifier.resumeCaches(),
-            },
-          )
-        : undefined
-    const listener = this.invalidationListener
-    this.authVerifier = new AuthVerifier(database.db, {
-      logger,
+    const { verifier, listener } = buildAuthVerifier({
+      db: database.db,
+      databaseUrl: cfg.databaseUrl,
+      keyCache: cfg.keyCache,
       lastUsedIntervalSeconds: cfg.lastUsedIntervalSeconds,
-      cache: cfg.keyCache,
-      isFeedAlive: listener && (() => listener.isAlive()),
+      logger,
     })
+    this.authVerifier = verifier
+    this.invalidationListener = listener
     this.apiKeys = new ApiKeyService(database.db, this.authVerifier)
     this.sessions = new SessionService(database.db, this.authVerifier)
   }

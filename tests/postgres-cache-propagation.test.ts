@@ -1,6 +1,8 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listenerApplicationName } from '../src/db/invalidation-listener.js'
+import { createCredentialVerifier } from '../src/index.js'
+import { databaseUrl } from './_util/test-server.js'
 import { bearer, onPostgres, startTestServer, type TestServer } from './_util/test-server.js'
 
 // Two instances (each with its own pool, cache and listener) on one database: Postgres only.
@@ -77,6 +79,30 @@ describe.runIf(onPostgres)('revocation across instances', () => {
     await waitFor(() => b.ctx.invalidationListener?.isAlive())
     expect(b.ctx.invalidationListener?.backendPid).not.toBe(pid)
     expect(await status(b, data.secret)).toBe(401)
+  })
+})
+
+describe.runIf(onPostgres)('the verifier exported for sibling services', () => {
+  it('authenticates keys and hears revocations made by the account service', async () => {
+    const account = await startTestServer()
+    const sibling = await createCredentialVerifier({ databaseUrl: databaseUrl ?? '', logger: account.ctx.logger })
+    try {
+      const { did, owner, client } = await account.newAccount()
+      await expect(sibling.verify(bearer(owner.secret))).resolves.toEqual({
+        type: 'apiKey',
+        did,
+        keyId: owner.key.id,
+        prefix: owner.key.prefix,
+      })
+      await expect(sibling.verify(bearer(`cocore-${'Q'.repeat(43)}`))).rejects.toMatchObject({ customErrorName: 'AuthRequired' })
+
+      await client.revokeApiKey(owner.key.id)
+
+      await waitFor(() => sibling.verify(bearer(owner.secret)).then(() => false, () => true))
+    } finally {
+      await sibling.close()
+      await account.close()
+    }
   })
 })
 

@@ -20,15 +20,22 @@ export type DatabaseOptions = {
   databaseUrl: string | undefined
   dataDir: string
   logger: Logger
+  /**
+   * Bring the schema to the latest migration (default). Sibling services that only verify
+   * credentials pass false: the account service owns the schema, and a sibling built
+   * against an older release must not fail on migrations it does not know.
+   */
+  migrate?: boolean
 }
 
 /**
  * Opens Postgres when a URL is given, otherwise the embedded PGlite database in `dataDir`,
- * and brings its schema to the latest migration. Both run the same Kysely code and the
+ * and (unless told otherwise) brings its schema to the latest migration. Both run the same Kysely code and the
  * same migrations, so the embedded default is the real schema.
  */
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const database = opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.logger) : await openEmbedded(opts.dataDir)
+  if (opts.migrate === false) return database
   try {
     await migrateToLatest(database.db, opts.logger)
   } catch (err) {

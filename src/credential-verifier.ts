@@ -1,0 +1,59 @@
+import type { MethodAuthContext } from '@atproto/xrpc-server'
+import { buildAuthVerifier } from './auth/build-verifier.js'
+import type { AccountAuth, Credentials } from './auth/verifier.js'
+import type { KeyCacheConfig } from './config.js'
+import { openDatabase } from './db/database.js'
+import { createLogger, type Logger } from './logger.js'
+
+export type CredentialVerifierOptions = {
+  /** The Postgres database the account service uses. */
+  databaseUrl: string
+  logger?: Logger
+  /** Defaults: the account service's (60 s, cache on, 100,000 entries, 60 s TTL, 5 s negative TTL, 5 s heartbeat). */
+  lastUsedIntervalSeconds?: number
+  keyCache?: Partial<KeyCacheConfig>
+}
+
+export type CredentialVerifier = {
+  /** The credential of a request's headers; throws xrpc-server's AuthRequiredError (401, `AuthRequired`). */
+  verify(headers: { authorization?: string; cookie?: string }): Promise<Credentials>
+  /** The same, as an xrpc-server `auth` verifier: `server.method(nsid, { auth: verifier.xrpcAuth, handler })`. */
+  xrpcAuth(ctx: Pick<MethodAuthContext, 'req' | 'res'>): Promise<AccountAuth>
+  close(): Promise<void>
+}
+
+/**
+ * The account service's verifier, for sibling cocore services (inference, the record proxy)
+ * on the same Postgres: the same key and cookie checks, the same cache, the same
+ * invalidation listener (so a revocation reaches them as it reaches the account service),
+ * and the same `lastUsedAt` bookkeeping. It never migrates the schema.
+ */
+export async function createCredentialVerifier(opts: CredentialVerifierOptions): Promise<CredentialVerifier> {
+  const logger = opts.logger ?? createLogger('info')
+  const keyCache: KeyCacheConfig = {
+    enabled: true,
+    maxEntries: 100_000,
+    ttlSeconds: 60,
+    negativeTtlSeconds: 5,
+    heartbeatSeconds: 5,
+    ...opts.keyCache,
+  }
+  const database = await openDatabase({ databaseUrl: opts.databaseUrl, dataDir: '', logger, migrate: false })
+  const { verifier, listener } = buildAuthVerifier({
+    db: database.db,
+    databaseUrl: opts.databaseUrl,
+    keyCache,
+    lastUsedIntervalSeconds: opts.lastUsedIntervalSeconds ?? 60,
+    logger,
+  })
+  await listener?.start()
+  return {
+    verify: (headers) => verifier.verifyHeaders(headers),
+    xrpcAuth: verifier.account,
+    async close() {
+      await listener?.stop()
+      await verifier.close()
+      await database.close()
+    },
+  }
+}
