@@ -22,6 +22,18 @@ export async function insertKey(db: Db, key: NewApiKey): Promise<ApiKeyRecord> {
   return db.insertInto('api_key').values(key).returning(viewColumns).executeTakeFirstOrThrow()
 }
 
+/** Whether the key can still authenticate (not revoked, not expired) at `now`. */
+export async function isKeyLive(db: Db, id: string, now: Date): Promise<boolean> {
+  const row = await db
+    .selectFrom('api_key')
+    .select('id')
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .executeTakeFirst()
+  return row !== undefined
+}
+
 /** Every key of one account, newest first (served by api_key_did_created_at_idx). */
 export async function listKeysByDid(db: Db, did: string): Promise<ApiKeyRecord[]> {
   return db

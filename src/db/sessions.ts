@@ -18,6 +18,18 @@ export async function findSessionByHash(db: Db, tokenHash: Uint8Array): Promise<
     .executeTakeFirst()
 }
 
+/** Whether the session can still authenticate (not ended, not expired) at `now`. */
+export async function isSessionLive(db: Db, id: string, now: Date): Promise<boolean> {
+  const row = await db
+    .selectFrom('session')
+    .select('id')
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst()
+  return row !== undefined
+}
+
 /** Ends every live session of `did`; returns their ids. Other instances hear of it (NOTIFY on commit). */
 export async function revokeSessionsByDid(db: Db, did: string, now: Date): Promise<string[]> {
   const revoked = await db

@@ -1,9 +1,11 @@
 import { isValidDatetime } from '@atproto/syntax'
-import { InvalidRequestError } from '@atproto/xrpc-server'
+import { AuthRequiredError, InvalidRequestError } from '@atproto/xrpc-server'
 import type { Kysely } from 'kysely'
 import { v7 as uuidv7, validate as isUuid } from 'uuid'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../auth/credentials.js'
-import { deleteKey, insertKey, listKeysByDid, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
+import { lockAccount } from '../db/account-lock.js'
+import { deleteKey, insertKey, isKeyLive, listKeysByDid, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
+import { isSessionLive } from '../db/sessions.js'
 import type { CredentialKind } from '../db/credential-events.js'
 import type { DatabaseSchema, KeyCreator } from '../db/schema.js'
 import type { ApiKeyView } from '../lexicon/types/dev/cocore/account/defs.js'
@@ -38,18 +40,26 @@ export class ApiKeyService {
    */
   async create(request: NewKeyRequest, now: Date): Promise<CreatedApiKey> {
     const secret = generateApiKeySecret()
-    const record = await insertKey(this.db, {
-      id: uuidv7(),
-      did: request.did,
-      name: request.name,
-      prefix: displayPrefix(secret),
-      key_hash: hashSecret(secret),
-      created_at: now,
-      expires_at: request.expiresAt ?? null,
-      revoked_at: null,
-      last_used_at: null,
-      created_by_kind: request.createdBy.kind,
-      created_by_id: request.createdBy.id ?? null,
+    const record = await this.db.transaction().execute(async (tx) => {
+      await lockAccount(tx, request.did, 'shared')
+      // The credential was checked before this request read its body; a revocation may
+      // have landed since. Under the account lock, a revocation cannot land any more.
+      if (!(await isCreatorLive(tx, request.createdBy, now))) {
+        throw new AuthRequiredError('The credential of this request was revoked while it was in flight', 'AuthRequired')
+      }
+      return insertKey(tx, {
+        id: uuidv7(),
+        did: request.did,
+        name: request.name,
+        prefix: displayPrefix(secret),
+        key_hash: hashSecret(secret),
+        created_at: now,
+        expires_at: request.expiresAt ?? null,
+        revoked_at: null,
+        last_used_at: null,
+        created_by_kind: request.createdBy.kind,
+        created_by_id: request.createdBy.id ?? null,
+      })
     })
     return { key: toApiKeyView(record), secret }
   }
@@ -61,24 +71,37 @@ export class ApiKeyService {
   /** An id that is not a UUID cannot name a key: answer false without asking the database. */
   async revoke(did: string, id: string, now: Date): Promise<boolean> {
     if (!isUuid(id)) return false
-    const revoked = await revokeKey(this.db, did, id.toLowerCase(), now)
+    const revoked = await this.exclusively(did, (tx) => revokeKey(tx, did, id.toLowerCase(), now))
     if (revoked) this.invalidator.invalidate('key', id.toLowerCase())
     return revoked
   }
 
   async delete(did: string, id: string): Promise<boolean> {
     if (!isUuid(id)) return false
-    const deleted = await deleteKey(this.db, did, id.toLowerCase())
+    const deleted = await this.exclusively(did, (tx) => deleteKey(tx, did, id.toLowerCase()))
     if (deleted) this.invalidator.invalidate('key', id.toLowerCase())
     return deleted
   }
 
   /** Revokes every live key of the account (the incident button); returns how many. */
   async revokeAll(did: string, now: Date): Promise<number> {
-    const ids = await revokeAllKeys(this.db, did, now)
+    const ids = await this.exclusively(did, (tx) => revokeAllKeys(tx, did, now))
     for (const id of ids) this.invalidator.invalidate('key', id)
     return ids.length
   }
+
+  /** Runs a revocation with the account locked against mints in flight (see lockAccount). */
+  private exclusively<T>(did: string, change: (tx: Db) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (tx) => {
+      await lockAccount(tx, did, 'exclusive')
+      return change(tx)
+    })
+  }
+}
+
+async function isCreatorLive(tx: Db, creator: KeyCreatedBy, now: Date): Promise<boolean> {
+  if (creator.kind === 'cli' || creator.id === undefined) return true
+  return creator.kind === 'apiKey' ? isKeyLive(tx, creator.id, now) : isSessionLive(tx, creator.id, now)
 }
 
 /**

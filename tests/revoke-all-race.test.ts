@@ -1,0 +1,42 @@
+import { XRPCError } from '@atproto/xrpc'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startTestServer()
+})
+afterAll(() => server.close())
+
+describe('keys revoke-all against mints in flight', () => {
+  it('leaves no working key behind, however the mints interleave with it', async () => {
+    const { did, client } = await server.newAccount()
+    const minted: string[] = []
+    let revokedAll = false
+    const mintUntilRefused = async () => {
+      for (;;) {
+        try {
+          minted.push((await client.createApiKey({ name: 'minted in the race' })).data.secret)
+        } catch (err) {
+          if (err instanceof XRPCError && err.status === 401) return
+          throw err
+        }
+        if (revokedAll && minted.length > 10_000) throw new Error('minting never stopped')
+      }
+    }
+
+    const minters = Array.from({ length: 12 }, mintUntilRefused)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await server.ctx.apiKeys.revokeAll(did, new Date())
+    revokedAll = true
+    await Promise.all(minters)
+
+    expect(minted.length).toBeGreaterThan(0)
+    const stillWorking = []
+    for (const secret of minted) {
+      const res = await server.get('/xrpc/dev.cocore.account.getSession', bearer(secret))
+      if (res.status !== 401) stillWorking.push(secret.slice(0, 15))
+    }
+    expect(stillWorking).toEqual([])
+  })
+})
