@@ -25,15 +25,16 @@ const usage = [
  * to stderr as one line. Returns the exit status.
  */
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
+  if (argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
     process.stdout.write(`${usage}\n`)
-    return argv.length === 0 ? exitUsage : exitOk
+    return exitOk
   }
+  if (argv.length === 0) return fail('missing command (run cocore-account --help)', exitUsage)
 
   let cfg: Config
-  let run: ReturnType<typeof parseCommand>
+  let command: ReturnType<typeof parseCommand>
   try {
-    run = parseCommand(argv)
+    command = parseCommand(argv)
     cfg = readConfig(env, readPackageVersion())
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) return fail(err.message, exitUsage)
@@ -44,14 +45,18 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
 
   const logger = createLogger(cfg.logLevel)
+  // Only a long-running command turns SIGINT/SIGTERM into a graceful stop (from the start,
+  // so a signal while the database opens is not lost); the others just die as usual.
   const shutdown = new AbortController()
   const stop = () => shutdown.abort()
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  if (command.handlesSignals) {
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  }
   let ctx: AppContext | undefined
   try {
     ctx = await AppContext.create(cfg, logger)
-    const result = await run(ctx, shutdown.signal)
+    const result = await command.run(ctx, shutdown.signal)
     if (result !== undefined) process.stdout.write(`${JSON.stringify(result)}\n`)
     return exitOk
   } catch (err) {
@@ -74,7 +79,7 @@ function parseCommand(argv: string[]) {
     strict: true,
     allowPositionals: false,
   })
-  return command.parse(values)
+  return { run: command.parse(values), handlesSignals: command.handlesSignals === true }
 }
 
 function fail(message: string, status: number): number {

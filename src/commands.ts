@@ -5,7 +5,7 @@ import type { ParseArgsConfig } from 'node:util'
 import type { AppContext } from './context.js'
 import { ids, lexicons } from './lexicon/lexicons.js'
 import { AccountServer } from './server.js'
-import { parseExpiresAt } from './services/api-key-service.js'
+import { checkKeyName, parseExpiresAt } from './services/api-key-service.js'
 
 /** Bad command-line input: the CLI prints the message and exits with status 2. */
 export class UsageError extends Error {}
@@ -21,6 +21,8 @@ type Run = (ctx: AppContext, signal: AbortSignal) => Promise<unknown>
  */
 export type Command = {
   usage: string
+  /** Runs until SIGINT/SIGTERM, which it turns into a graceful stop (the run's signal). */
+  handlesSignals?: boolean
   options: NonNullable<ParseArgsConfig['options']>
   parse(values: Values): Run
 }
@@ -33,10 +35,11 @@ export const commands: Record<string, Command> = {
   serve: {
     usage: 'serve',
     options: {},
+    handlesSignals: true,
     parse: () => async (ctx, signal) => {
       const server = AccountServer.create(ctx)
-      await server.start()
-      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
+      if (!signal.aborted) await server.start()
+      if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
       ctx.logger.info('shutting down')
       await server.destroy()
       return undefined
@@ -58,6 +61,7 @@ export const commands: Record<string, Command> = {
       asUsageError(() => {
         // The same checks the createApiKey method applies to its input.
         lexicons.assertValidXrpcInput(ids.DevCocoreAccountCreateApiKey, { name, expiresAt: expiresAtText })
+        checkKeyName(name)
         parseExpiresAt(expiresAtText, new Date())
       })
       return async (ctx) => {
@@ -126,7 +130,7 @@ function asUsageError<T>(check: () => T): T {
     return check()
   } catch (err) {
     if (!(err instanceof XRPCError) && !(err instanceof ValidationError)) throw err
-    const message = err.message.replace(/^(Input\/)?expiresAt/, '--expires-at').replace(/^Input\/name/, '--name')
+    const message = err.message.replace(/^(Input\/)?expiresAt/, '--expires-at').replace(/^(Input\/)?name/, '--name')
     throw new UsageError(message)
   }
 }

@@ -62,8 +62,8 @@ const envSchema = z.object({
     .trim()
     .optional()
     .transform((value) => (value ? value : undefined))
-    .refine((value) => value === undefined || /^postgres(ql)?:\/\//.test(value), {
-      message: 'DATABASE_URL must be a postgres:// or postgresql:// URL',
+    .refine((value) => value === undefined || (/^postgres(ql)?:\/\//.test(value) && URL.canParse(value)), {
+      message: 'DATABASE_URL must be a valid postgres:// or postgresql:// URL',
     }),
   DATA_DIR: z.string().trim().min(1, 'DATA_DIR must not be empty').default('./data'),
   LAST_USED_INTERVAL_SECONDS: integerFromEnv('LAST_USED_INTERVAL_SECONDS', 0, 86_400).default(60),
@@ -104,13 +104,16 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
   }
 }
 
-/** The database URL with any password replaced, safe for logs. */
+/**
+ * Which database, safe for logs: user, host, port and database name only. A password can
+ * hide in the query string too (`?password=`, `sslpassword=`), so none of it is shown.
+ */
 export function describeDatabase(cfg: Pick<Config, 'databaseUrl' | 'dataDir'>): string {
   if (!cfg.databaseUrl) return `embedded PGlite in ${cfg.dataDir}`
   try {
     const url = new URL(cfg.databaseUrl)
-    if (url.password) url.password = '***'
-    return `postgres ${url.toString()}`
+    const user = url.username ? `${url.username}@` : ''
+    return `postgres ${url.protocol}//${user}${url.host}${url.pathname}`
   } catch {
     return 'postgres (unparseable DATABASE_URL)'
   }

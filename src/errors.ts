@@ -1,4 +1,6 @@
 import { InvalidRequestError, ResponseType, XRPCError } from '@atproto/xrpc-server'
+import type { LexiconDoc } from '@atproto/lexicon'
+import { schemas } from './lexicon/lexicons.js'
 
 /**
  * Maps errors raised while reading a request body to the XRPC error names the lexicons use.
@@ -16,8 +18,22 @@ export function parseXrpcError(err: unknown): XRPCError {
     const message = bodyError.type === 'entity.parse.failed' ? 'Request body is not valid JSON' : bodyError.message
     return new InvalidRequestError(message, undefined, { cause: err })
   }
-  return XRPCError.fromError(err)
+  const xrpcError = XRPCError.fromError(err)
+  // Other request-reading failures (a corrupt gzip body, say) arrive named after their JS
+  // class ("Error"); a client should only ever see error names the lexicons declare.
+  if (xrpcError.statusCode === 400 && !declaredErrorNames.has(xrpcError.error ?? '')) {
+    return new InvalidRequestError(xrpcError.errorMessage, undefined, { cause: err })
+  }
+  return xrpcError
 }
+
+const declaredErrorNames = new Set([
+  'InvalidRequest',
+  ...Object.values(schemas).flatMap((doc: LexiconDoc) => {
+    const main = doc.defs.main
+    return main && 'errors' in main ? (main.errors ?? []).map((error) => error.name) : []
+  }),
+])
 
 type BodyParserError = { status: number; type: string; message: string }
 

@@ -20,15 +20,36 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
         censor: '[redacted]',
       },
       serializers: { err: serializeError },
+      hooks: {
+        // xrpc-server logs every error response at level error, a 401 as loudly as a crash;
+        // the client's mistakes (4xx) are logged at info so that LOG_LEVEL=error shows crashes.
+        logMethod(args, method, level) {
+          if (level >= 50 && isClientErrorLog(args[0])) return this.info(...(args as [object]))
+          return method.apply(this, args)
+        },
+      },
     },
     destination ?? pino.destination({ dest: 2, sync: true }),
   )
 }
 
-function serializeError(err: unknown) {
-  if (!(err instanceof Error)) return err
-  const serialized: Record<string, unknown> = { ...stdSerializers.err(err) }
-  delete serialized.detail
-  delete serialized.parameters
+function isClientErrorLog(entry: unknown): boolean {
+  if (typeof entry !== 'object' || entry === null) return false
+  const { name, status } = entry as { name?: unknown; status?: unknown }
+  return name === 'xrpc-server' && typeof status === 'number' && status < 500
+}
+
+/**
+ * Only these fields of an error are logged. Database errors carry the statement's
+ * parameters (PGlite: `params`; pg: `detail` quotes a conflicting value), which can hold a
+ * key or token hash, so everything not listed is dropped.
+ */
+const loggedErrorFields = ['type', 'name', 'message', 'code', 'constraint', 'status', 'stack'] as const
+
+function serializeError(err: unknown): unknown {
+  if (typeof err !== 'object' || err === null) return err
+  const source = (err instanceof Error ? stdSerializers.err(err) : err) as Record<string, unknown>
+  const serialized: Record<string, unknown> = {}
+  for (const field of loggedErrorFields) if (source[field] !== undefined) serialized[field] = source[field]
   return serialized
 }

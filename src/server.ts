@@ -33,9 +33,12 @@ export class AccountServer {
     registerMethods(xrpc, ctx)
     // xrpc-server's router is an Express app of its own, with its own default headers.
     xrpc.xrpc.router.disable('x-powered-by')
+    // An ETag of createApiKey's response would be a digest of a body holding the secret.
+    xrpc.xrpc.router.set('etag', false)
 
     const app = express()
     app.disable('x-powered-by')
+    app.set('etag', false)
     app.set('trust proxy', false)
     app.use(requestLogger(ctx))
     app.get('/xrpc/_health', healthRoute(ctx))

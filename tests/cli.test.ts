@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { runCli, startServeProcess, type ServeProcess } from './_util/cli.js'
+import { runCli, spawnCli, startServeProcess, type ServeProcess } from './_util/cli.js'
 import { databaseUrl } from './_util/test-server.js'
 
 const newDataDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cocore-account-cli-'))
@@ -101,6 +101,7 @@ describe('bad input', () => {
     ['a missing --name', ['keys', 'create', '--did', 'did:plc:abc'], {}, /--name/],
     ['a name over 100 bytes', ['keys', 'create', '--did', 'did:plc:abc', '--name', '€'.repeat(34)], {}, /--name/],
     ['a bad date', ['keys', 'create', '--did', 'did:plc:abc', '--name', 'x', '--expires-at', 'soon'], {}, /--expires-at/],
+    ['a day that does not exist', ['keys', 'create', '--did', 'did:plc:abc', '--name', 'x', '--expires-at', '2099-02-31T00:00:00Z'], {}, /--expires-at/],
     ['a date in the past', ['keys', 'create', '--did', 'did:plc:abc', '--name', 'x', '--expires-at', '2001-01-01T00:00:00Z'], {}, /--expires-at/],
     ['an unknown option', ['keys', 'revoke-all', '--did', 'did:plc:abc', '--force'], {}, /--force/],
     ['an unknown command', ['keys', 'rotate'], {}, /unknown command/],
@@ -110,6 +111,8 @@ describe('bad input', () => {
     ['a bad LOG_LEVEL', ['migrate'], { LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     ['a bad LAST_USED_INTERVAL_SECONDS', ['migrate'], { LAST_USED_INTERVAL_SECONDS: '-1' }, /LAST_USED_INTERVAL_SECONDS/],
     ['a DATABASE_URL that is not postgres', ['migrate'], { DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
+    ['a DATABASE_URL that does not parse', ['migrate'], { DATABASE_URL: 'postgres://u:secret pw@[::1/db' }, /DATABASE_URL/],
+    ['no command at all', [], {}, /missing command/],
   ])('exits 2 with one line naming %s', async (_case, args, extraEnv, named) => {
     const result = await runCli(args, { ...env, ...extraEnv })
     expect(result.status).toBe(2)
@@ -167,6 +170,18 @@ describe.runIf(!databaseUrl)('the embedded database', () => {
 })
 
 describe('cocore-account serve', () => {
+  it('stops cleanly on a SIGTERM that arrives while it is still starting', async () => {
+    // A new embedded database takes seconds to create: the signal lands while it opens.
+    const freshDir = newDataDir()
+    const child = spawnCli(['serve'], { ...env, DATA_DIR: freshDir, PORT: '0' })
+    const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)))
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    expect(fs.existsSync(path.join(freshDir, 'cocore-account.pid'))).toBe(false)
+    fs.rmSync(freshDir, { recursive: true, force: true })
+  })
+
   it('logs one start-up line with the real port and the database, and exits 0 on SIGTERM', async () => {
     serve = await startServeProcess(env)
     const startLine = serve.stderr().split('\n').find((line) => line.includes('listening on'))

@@ -76,6 +76,8 @@ describe('createApiKey', () => {
     ['a datetime without a time zone', '2099-01-01T00:00:00'],
     ['a date without a time', '2099-01-01'],
     ['a datetime in the past', '2020-01-01T00:00:00.000Z'],
+    ['a day that does not exist', '2099-02-31T00:00:00Z'],
+    ['an hour that does not exist', '2099-01-01T24:00:00Z'],
   ])('rejects %s in expiresAt, naming the field', async (_case, expiresAt) => {
     const { client } = await server.newAccount()
     const failure = await xrpcFailure(client.createApiKey({ name: 'bad expiry', expiresAt }))
@@ -97,6 +99,26 @@ describe('createApiKey', () => {
     const failure = await xrpcFailure(client.createApiKey({ name: '€'.repeat(34) }))
     expect(failure).toMatchObject({ status: 400, error: 'InvalidRequest' })
     expect(failure.message).toContain('name')
+  })
+
+  it.each([
+    ['a NUL character', 'a\u0000b'],
+    ['an unpaired surrogate', 'a\ud800b'],
+  ])('rejects a name with %s instead of storing it altered', async (_case, name) => {
+    const { client } = await server.newAccount()
+    const failure = await xrpcFailure(client.createApiKey({ name }))
+    expect(failure).toMatchObject({ status: 400, error: 'InvalidRequest' })
+    expect(failure.message).toContain('name')
+  })
+
+  it('sends no ETag, which would be a digest of the secret', async () => {
+    const { owner } = await server.newAccount()
+    const res = await server.post('dev.cocore.account.createApiKey', '{"name":"no etag"}', {
+      authorization: `Bearer ${owner.secret}`,
+      'content-type': 'application/json',
+    })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('etag')).toBeNull()
   })
 
   it('rejects an empty name', async () => {

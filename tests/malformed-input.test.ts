@@ -29,6 +29,7 @@ describe('malformed requests', () => {
     ['a text/plain body', '{"name":"x"}', { 'content-type': 'text/plain' }],
     ['an unsupported charset', '{"name":"x"}', { 'content-type': 'application/json; charset=latin1' }],
     ['an unknown content encoding', '{"name":"x"}', { ...json, 'content-encoding': 'rot13' }],
+    ['a body that is not the gzip it claims to be', 'not gzip at all', { ...json, 'content-encoding': 'gzip' }],
     ['no body at all', undefined, {}],
   ])('answers 400 InvalidRequest to createApiKey with %s', async (_case, body, headers) => {
     await expectError(await server.post('dev.cocore.account.createApiKey', body, { ...auth, ...headers }), 400, 'InvalidRequest')

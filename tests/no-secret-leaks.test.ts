@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
+import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describeDatabase } from '../src/config.js'
+import { createLogger } from '../src/logger.js'
 import { runCli } from './_util/cli.js'
 import { bearer, databaseUrl, startTestServer, type TestServer } from './_util/test-server.js'
 
@@ -49,5 +52,42 @@ describe('secrets and hashes', () => {
     fs.rmSync(dataDir, { recursive: true, force: true })
     const { secret } = JSON.parse(result.stdout)
     for (const leaked of forms(secret)) expect(result.stderr).not.toContain(leaked)
+  })
+})
+
+describe('error logs', () => {
+  it('keep only an allow-list of fields, never the parameters a database error carries', async () => {
+    let written = ''
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        written += String(chunk)
+        done()
+      },
+    })
+    const hash = createHash('sha256').update('cocore-secret').digest()
+    const dbError = Object.assign(new Error('duplicate key value violates unique constraint'), {
+      code: '23505',
+      constraint: 'api_key_key_hash_unique',
+      detail: `Key (key_hash)=(\\x${hash.toString('hex')}) already exists.`,
+      params: ['cocore-nVMuBErc', hash],
+      query: 'insert into api_key ...',
+    })
+    createLogger('info', sink).error({ err: dbError }, 'boom')
+
+    expect(JSON.parse(written).err).toMatchObject({ code: '23505', constraint: 'api_key_key_hash_unique' })
+    expect(written).not.toContain(hash.toString('hex'))
+    expect(written).not.toContain('"data":[')
+    expect(written).not.toContain('cocore-nVMuBErc')
+    expect(written).not.toContain('insert into')
+  })
+})
+
+describe('the database named in logs', () => {
+  it('shows user, host, port and database, and no password wherever the URL puts one', () => {
+    const described = describeDatabase({
+      databaseUrl: 'postgres://svc:hunter2@db.internal:6543/accounts?password=hunter3&sslpassword=hunter4&sslmode=require',
+      dataDir: '',
+    })
+    expect(described).toBe('postgres postgres://svc@db.internal:6543/accounts')
   })
 })

@@ -121,6 +121,36 @@ export function toApiKeyView(record: ApiKeyRecord): ApiKeyView {
   }
 }
 
+/** Whether the date and time fields as written exist (month length, leap years, 23:59:59). */
+function isRealCalendarTime(value: string): boolean {
+  const fields = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})/.exec(value)
+  if (!fields) return false
+  const [year, month, day, hour, minute, second] = fields.slice(1).map(Number) as [number, number, number, number, number, number]
+  const probe = new Date(0)
+  probe.setUTCFullYear(year, month - 1, day)
+  probe.setUTCHours(hour, minute, second)
+  return (
+    probe.getUTCFullYear() === year &&
+    probe.getUTCMonth() === month - 1 &&
+    probe.getUTCDate() === day &&
+    probe.getUTCHours() === hour &&
+    probe.getUTCMinutes() === minute &&
+    probe.getUTCSeconds() === second
+  )
+}
+
+/**
+ * A key's name as sent by a client. The lexicon bounds its length; Postgres cannot store a
+ * NUL character, and an unpaired surrogate would be stored altered (as U+FFFD), so both are
+ * refused rather than failing or silently changing the name.
+ */
+export function checkKeyName(name: string): string {
+  if (name.includes('\u0000') || !name.isWellFormed()) {
+    throw new InvalidRequestError('name must be text without NUL characters or unpaired surrogates')
+  }
+  return name
+}
+
 /**
  * `expiresAt` as sent by a client: absent or null is "never". xrpc-server's datetime check
  * accepts a value without a time zone, which RFC 3339 forbids and `Date` would read as
@@ -130,12 +160,13 @@ export function parseExpiresAt(value: string | null | undefined, now: Date): Dat
   if (value === undefined || value === null) return undefined
   if (!isValidDatetime(value)) {
     throw new InvalidRequestError(
-      'expiresAt must be an RFC 3339 datetime with a time zone, e.g. 2030-01-01T00:00:00.000Z',
+      'expiresAt must be a valid RFC 3339 datetime with a time zone, e.g. 2030-01-01T00:00:00.000Z',
     )
   }
   const expiresAt = new Date(value)
-  if (Number.isNaN(expiresAt.getTime())) {
-    throw new InvalidRequestError('expiresAt is not a valid point in time')
+  // `Date` rolls an impossible date over (February 31st becomes March 3rd): refuse it instead.
+  if (Number.isNaN(expiresAt.getTime()) || !isRealCalendarTime(value)) {
+    throw new InvalidRequestError('expiresAt is not a real date and time')
   }
   if (expiresAt.getTime() <= now.getTime()) {
     throw new InvalidRequestError('expiresAt must be in the future')

@@ -12,13 +12,18 @@ function childEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env }
 }
 
+/** Starts `cocore-account <args>` with only the given environment; stdout and stderr piped. */
+export function spawnCli(args: string[], env: Record<string, string | undefined>): ChildProcess {
+  return spawn(process.execPath, [bin, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
 export function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawnCli(args, env)
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (chunk) => (stdout += chunk))
-    child.stderr.on('data', (chunk) => (stderr += chunk))
+    child.stdout?.on('data', (chunk) => (stdout += chunk))
+    child.stderr?.on('data', (chunk) => (stderr += chunk))
     child.on('error', reject)
     child.on('close', (status) => resolve({ status, stdout, stderr }))
   })
@@ -35,10 +40,7 @@ export type ServeProcess = {
 
 /** Starts `cocore-account serve` on a free port and waits for its start-up line. */
 export function startServeProcess(env: Record<string, string | undefined>): Promise<ServeProcess> {
-  const child: ChildProcess = spawn(process.execPath, [bin, 'serve'], {
-    env: childEnv({ PORT: '0', LOG_LEVEL: 'info', ...env }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawnCli(['serve'], { PORT: '0', LOG_LEVEL: 'info', ...env })
   let stderr = ''
   const exited = new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)))
   return new Promise((resolve, reject) => {

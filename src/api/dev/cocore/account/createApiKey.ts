@@ -1,6 +1,6 @@
 import type { AppContext } from '../../../../context.js'
 import type { Server } from '../../../../lexicon/index.js'
-import { parseExpiresAt } from '../../../../services/api-key-service.js'
+import { checkKeyName, parseExpiresAt } from '../../../../services/api-key-service.js'
 import { keyCreatorOf } from '../../../../auth/key-creator.js'
 
 export default function (server: Server, ctx: AppContext) {
@@ -11,7 +11,7 @@ export default function (server: Server, ctx: AppContext) {
       const created = await ctx.apiKeys.create(
         {
           did: auth.credentials.did,
-          name: input.body.name,
+          name: checkKeyName(input.body.name),
           expiresAt: parseExpiresAt(input.body.expiresAt, now),
           createdBy: keyCreatorOf(auth.credentials),
         },
