@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import { buildAuthVerifier } from './auth/build-verifier.js'
 import type { AuthVerifier } from './auth/verifier.js'
-import type { Config } from './config.js'
+import { describeDatabase, type Config } from './config.js'
 import { openDatabase, type Database } from './db/database.js'
 import type { InvalidationListener } from './db/invalidation-listener.js'
 import type { DatabaseSchema } from './db/schema.js'
@@ -38,6 +38,8 @@ export class AppContext {
 
   /** Opens (and migrates) the configured database. */
   static async create(cfg: Config, logger: Logger): Promise<AppContext> {
+    // Creating an embedded database takes seconds: say what is happening.
+    logger.info({ database: describeDatabase(cfg) }, `opening ${describeDatabase(cfg)}`)
     const database = await openDatabase({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir, logger })
     return new AppContext(cfg, logger, database)
   }

@@ -173,9 +173,15 @@ describe('cocore-account serve', () => {
   it('stops cleanly on a SIGTERM that arrives while it is still starting', async () => {
     // A new embedded database takes seconds to create: the signal lands while it opens.
     const freshDir = newDataDir()
-    const child = spawnCli(['serve'], { ...env, DATA_DIR: freshDir, PORT: '0' })
+    const child = spawnCli(['serve'], { ...env, DATA_DIR: freshDir, PORT: '0', LOG_LEVEL: 'info' })
     const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)))
-    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    await new Promise<void>((resolve) => {
+      let stderr = ''
+      child.stderr?.on('data', (chunk) => {
+        stderr += chunk
+        if (stderr.includes('opening')) resolve()
+      })
+    })
     child.kill('SIGTERM')
     expect(await exited).toBe(0)
     expect(fs.existsSync(path.join(freshDir, 'cocore-account.pid'))).toBe(false)
