@@ -1,16 +1,16 @@
+import { authenticatedQuery } from '../../../../auth/authenticated-query.js'
 import type { AppContext } from '../../../../context.js'
 import type { Server } from '../../../../lexicon/index.js'
 
 /** The cheapest authenticated call: who the credential says the caller is, nothing more. */
 export default function (server: Server, ctx: AppContext) {
   server.dev.cocore.account.getSession({
-    auth: ctx.authVerifier.account,
-    handler: ({ auth: { credentials } }) => ({
-      encoding: 'application/json',
+    handler: authenticatedQuery(ctx.authVerifier, ({ auth: { credentials } }) => ({
+      encoding: 'application/json' as const,
       body:
         credentials.type === 'apiKey'
           ? { did: credentials.did, authType: 'apiKey', keyId: credentials.keyId, prefix: credentials.prefix }
           : { did: credentials.did, authType: 'session' },
-    }),
+    })),
   })
 }
