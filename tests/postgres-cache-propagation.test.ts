@@ -1,6 +1,8 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listenerApplicationName } from '../src/db/invalidation-listener.js'
+import { InvalidationListener, listenerApplicationName } from '../src/db/invalidation-listener.js'
+import { createLogger } from '../src/logger.js'
+import { startTcpProxy } from './_util/tcp-proxy.js'
 import { createCredentialVerifier } from '../src/index.js'
 import { databaseUrl } from './_util/test-server.js'
 import { bearer, onPostgres, startTestServer, type TestServer } from './_util/test-server.js'
@@ -102,6 +104,40 @@ describe.runIf(onPostgres)('the verifier exported for sibling services', () => {
     } finally {
       await sibling.close()
       await account.close()
+    }
+  })
+})
+
+describe.runIf(onPostgres)('the invalidation listener during a silent network partition', () => {
+  it('stops vouching for the cache within one heartbeat period, then recovers', async () => {
+    const target = new URL(databaseUrl ?? '')
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+    const viaProxy = Object.assign(new URL(target.toString()), { host: `127.0.0.1:${proxy.port}` }).toString()
+    const events: string[] = []
+    const heartbeatMs = 600
+    const listener = new InvalidationListener(
+      { connectionString: viaProxy, heartbeatMs, logger: createLogger('silent') },
+      { invalidate: () => undefined, lost: () => events.push('lost'), restored: () => events.push('restored') },
+    )
+    try {
+      await listener.start()
+      await waitFor(() => listener.isAlive())
+
+      proxy.setMode('blackhole')
+      const cutAt = performance.now()
+      await waitFor(() => !listener.isAlive())
+      const unvouchedAfterMs = performance.now() - cutAt
+      await waitFor(() => events.includes('lost'))
+
+      // Trusted for at most one heartbeat period after the cut (plus timer slack).
+      expect(unvouchedAfterMs).toBeLessThanOrEqual(heartbeatMs + 100)
+
+      proxy.setMode('pass')
+      await waitFor(() => listener.isAlive(), 10_000)
+      expect(events.at(-1)).toBe('restored')
+    } finally {
+      await listener.stop()
+      await proxy.close()
     }
   })
 })
