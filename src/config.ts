@@ -38,6 +38,15 @@ export type LogLevel = (typeof logLevels)[number]
 /** A configuration value that cannot be used; the CLI reports it and exits with status 2. */
 export class ConfigError extends Error {}
 
+/** The cache settings when the environment says nothing (also the sibling verifier's defaults). */
+export const defaultKeyCacheConfig: KeyCacheConfig = {
+  enabled: true,
+  maxEntries: 100_000,
+  ttlSeconds: 60,
+  negativeTtlSeconds: 5,
+  heartbeatSeconds: 5,
+}
+
 const integerFromEnv = (name: string, min: number, max: number) =>
   z
     .string()
@@ -69,10 +78,10 @@ const envSchema = z.object({
   LAST_USED_INTERVAL_SECONDS: integerFromEnv('LAST_USED_INTERVAL_SECONDS', 0, 86_400).default(60),
   LOG_LEVEL: z.enum(logLevels, { message: `LOG_LEVEL must be one of ${logLevels.join(', ')}` }).default('info'),
   KEY_CACHE: z.enum(['on', 'off'], { message: 'KEY_CACHE must be on or off' }).default('on'),
-  KEY_CACHE_SIZE: integerFromEnv('KEY_CACHE_SIZE', 1, 10_000_000).default(100_000),
-  KEY_CACHE_TTL_SECONDS: numberFromEnv('KEY_CACHE_TTL_SECONDS', 0.001, 86_400).default(60),
-  NEGATIVE_CACHE_TTL_SECONDS: numberFromEnv('NEGATIVE_CACHE_TTL_SECONDS', 0, 3_600).default(5),
-  LISTENER_HEARTBEAT_SECONDS: numberFromEnv('LISTENER_HEARTBEAT_SECONDS', 0.1, 300).default(5),
+  KEY_CACHE_SIZE: integerFromEnv('KEY_CACHE_SIZE', 1, 10_000_000).default(defaultKeyCacheConfig.maxEntries),
+  KEY_CACHE_TTL_SECONDS: numberFromEnv('KEY_CACHE_TTL_SECONDS', 0.001, 86_400).default(defaultKeyCacheConfig.ttlSeconds),
+  NEGATIVE_CACHE_TTL_SECONDS: numberFromEnv('NEGATIVE_CACHE_TTL_SECONDS', 0, 3_600).default(defaultKeyCacheConfig.negativeTtlSeconds),
+  LISTENER_HEARTBEAT_SECONDS: numberFromEnv('LISTENER_HEARTBEAT_SECONDS', 0.1, 300).default(defaultKeyCacheConfig.heartbeatSeconds),
 })
 
 /** Validates the environment; throws a ConfigError whose message names the bad variable. */

@@ -1,7 +1,7 @@
 import type { MethodAuthContext } from '@atproto/xrpc-server'
 import { buildAuthVerifier } from './auth/build-verifier.js'
 import type { AccountAuth, Credentials } from './auth/verifier.js'
-import type { KeyCacheConfig } from './config.js'
+import { defaultKeyCacheConfig, type KeyCacheConfig } from './config.js'
 import { openDatabase } from './db/database.js'
 import { createLogger, type Logger } from './logger.js'
 
@@ -30,14 +30,7 @@ export type CredentialVerifier = {
  */
 export async function createCredentialVerifier(opts: CredentialVerifierOptions): Promise<CredentialVerifier> {
   const logger = opts.logger ?? createLogger('info')
-  const keyCache: KeyCacheConfig = {
-    enabled: true,
-    maxEntries: 100_000,
-    ttlSeconds: 60,
-    negativeTtlSeconds: 5,
-    heartbeatSeconds: 5,
-    ...opts.keyCache,
-  }
+  const keyCache: KeyCacheConfig = { ...defaultKeyCacheConfig, ...opts.keyCache }
   const database = await openDatabase({ databaseUrl: opts.databaseUrl, dataDir: '', logger, migrate: false })
   const { verifier, listener } = buildAuthVerifier({
     db: database.db,

@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { XrpcClient } from '@atproto/xrpc'
-import type { Config, KeyCacheConfig } from '../../src/config.js'
+import { defaultKeyCacheConfig, type Config, type KeyCacheConfig } from '../../src/config.js'
 import { AppContext } from '../../src/context.js'
 import { schemas } from '../../src/lexicon/lexicons.js'
 import type { OutputSchema as CreatedApiKey } from '../../src/lexicon/types/dev/cocore/account/createApiKey.js'
@@ -33,14 +33,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
     lastUsedIntervalSeconds: opts.lastUsedIntervalSeconds ?? 60,
     logLevel: 'info',
     version: 'test',
-    keyCache: {
-      enabled: true,
-      maxEntries: 100_000,
-      ttlSeconds: 60,
-      negativeTtlSeconds: 5,
-      heartbeatSeconds: 5,
-      ...opts.keyCache,
-    },
+    keyCache: { ...defaultKeyCacheConfig, ...opts.keyCache },
   }
   const logLines: string[] = []
   const logSink = new Writable({
