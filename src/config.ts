@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { isValidDid } from '@atproto/syntax'
 import { z } from 'zod'
 
 /**
@@ -17,6 +18,17 @@ export type Config = {
   logLevel: LogLevel
   version: string
   keyCache: KeyCacheConfig
+  identity: IdentityConfig
+}
+
+/** How this service is known to the atproto network (see src/identity.ts). */
+export type IdentityConfig = {
+  /** PUBLIC_URL; unset: derived from HOST and the real port once listening. */
+  publicUrl: string | undefined
+  /** SERVICE_DID; unset: `did:web:` + the host of the public URL. */
+  serviceDid: string | undefined
+  plcUrl: string
+  lexiconAuthorityDid: string | undefined
 }
 
 /** The in-process cache of verified credentials (see src/auth/credential-cache.ts). */
@@ -77,6 +89,28 @@ const envSchema = z.object({
   DATA_DIR: z.string().trim().min(1, 'DATA_DIR must not be empty').default('./data'),
   LAST_USED_INTERVAL_SECONDS: integerFromEnv('LAST_USED_INTERVAL_SECONDS', 0, 86_400).default(60),
   LOG_LEVEL: z.enum(logLevels, { message: `LOG_LEVEL must be one of ${logLevels.join(', ')}` }).default('info'),
+  PUBLIC_URL: z
+    .string()
+    .trim()
+    .optional()
+    .refine((value) => value === undefined || (/^https?:\/\//.test(value) && URL.canParse(value)), {
+      message: 'PUBLIC_URL must be an http:// or https:// URL',
+    }),
+  SERVICE_DID: z
+    .string()
+    .trim()
+    .optional()
+    .refine((value) => value === undefined || isValidDid(value), { message: 'SERVICE_DID must be a DID' }),
+  PLC_URL: z
+    .string()
+    .trim()
+    .default('https://plc.directory')
+    .refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), { message: 'PLC_URL must be an http(s) URL' }),
+  LEXICON_AUTHORITY_DID: z
+    .string()
+    .trim()
+    .optional()
+    .refine((value) => value === undefined || isValidDid(value), { message: 'LEXICON_AUTHORITY_DID must be a DID' }),
   KEY_CACHE: z.enum(['on', 'off'], { message: 'KEY_CACHE must be on or off' }).default('on'),
   KEY_CACHE_SIZE: integerFromEnv('KEY_CACHE_SIZE', 1, 10_000_000).default(defaultKeyCacheConfig.maxEntries),
   KEY_CACHE_TTL_SECONDS: numberFromEnv('KEY_CACHE_TTL_SECONDS', 0.001, 86_400).default(defaultKeyCacheConfig.ttlSeconds),
@@ -103,6 +137,12 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
     lastUsedIntervalSeconds: values.LAST_USED_INTERVAL_SECONDS,
     logLevel: values.LOG_LEVEL,
     version,
+    identity: {
+      publicUrl: values.PUBLIC_URL?.replace(/\/+$/, ''),
+      serviceDid: values.SERVICE_DID,
+      plcUrl: values.PLC_URL.replace(/\/+$/, ''),
+      lexiconAuthorityDid: values.LEXICON_AUTHORITY_DID,
+    },
     keyCache: {
       enabled: values.KEY_CACHE === 'on',
       maxEntries: values.KEY_CACHE_SIZE,

@@ -5,6 +5,7 @@ import { describeDatabase, type Config } from './config.js'
 import { openDatabase, type Database } from './db/database.js'
 import type { InvalidationListener } from './db/invalidation-listener.js'
 import type { DatabaseSchema } from './db/schema.js'
+import { ServiceIdentity } from './identity.js'
 import type { Logger } from './logger.js'
 import { ApiKeyService } from './services/api-key-service.js'
 import { SessionService } from './services/session-service.js'
@@ -16,6 +17,7 @@ export class AppContext {
   readonly sessions: SessionService
   /** Other instances' revocations, on Postgres (see buildAuthVerifier). */
   readonly invalidationListener: InvalidationListener | undefined
+  readonly identity: ServiceIdentity
   private destroyed: Promise<void> | undefined
 
   private constructor(
@@ -23,6 +25,7 @@ export class AppContext {
     readonly logger: Logger,
     readonly database: Database,
   ) {
+    this.identity = new ServiceIdentity(cfg.identity, cfg.host, cfg.port)
     const { verifier, listener } = buildAuthVerifier({
       db: database.db,
       databaseUrl: cfg.databaseUrl,

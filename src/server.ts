@@ -8,6 +8,7 @@ import { describeDatabase } from './config.js'
 import type { AppContext } from './context.js'
 import { parseXrpcError } from './errors.js'
 import { healthRoute } from './health.js'
+import { didDocumentRoute } from './identity.js'
 import { createServer as createXrpcServer } from './lexicon/index.js'
 
 export type ServerOptions = {
@@ -42,6 +43,7 @@ export class AccountServer {
     app.set('trust proxy', false)
     app.use(requestLogger(ctx))
     app.get('/xrpc/_health', healthRoute(ctx))
+    app.get('/.well-known/did.json', didDocumentRoute(ctx.identity))
     app.use(xrpc.xrpc.router)
     app.use(notFound)
     app.use(lastResortErrorHandler)
@@ -62,9 +64,17 @@ export class AccountServer {
       })
     })
     const address = httpServer.address() as AddressInfo
+    this.ctx.identity.bindPort(address.port)
     const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
     this.ctx.logger.info(
-      { url, port: address.port, database: describeDatabase(this.ctx.cfg), version: this.ctx.cfg.version },
+      {
+        url,
+        port: address.port,
+        database: describeDatabase(this.ctx.cfg),
+        version: this.ctx.cfg.version,
+        serviceDid: this.ctx.identity.did,
+        publicUrl: this.ctx.identity.publicUrl,
+      },
       `cocore-account listening on ${url} using ${describeDatabase(this.ctx.cfg)}`,
     )
     return address

@@ -113,6 +113,8 @@ describe('bad input', () => {
     ['a DATABASE_URL that is not postgres', ['migrate'], { DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
     ['a DATABASE_URL that does not parse', ['migrate'], { DATABASE_URL: 'postgres://u:secret pw@[::1/db' }, /DATABASE_URL/],
     ['no command at all', [], {}, /missing command/],
+    ['a PUBLIC_URL that is not a URL', ['migrate'], { PUBLIC_URL: 'account.cocore.dev' }, /PUBLIC_URL/],
+    ['a SERVICE_DID that is not a DID', ['migrate'], { SERVICE_DID: 'cocore' }, /SERVICE_DID/],
   ])('exits 2 with one line naming %s', async (_case, args, extraEnv, named) => {
     const result = await runCli(args, { ...env, ...extraEnv })
     expect(result.status).toBe(2)

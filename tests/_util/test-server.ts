@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { XrpcClient } from '@atproto/xrpc'
-import { defaultKeyCacheConfig, type Config, type KeyCacheConfig } from '../../src/config.js'
+import { defaultKeyCacheConfig, type Config, type IdentityConfig, type KeyCacheConfig } from '../../src/config.js'
 import { AppContext } from '../../src/context.js'
 import { schemas } from '../../src/lexicon/lexicons.js'
 import type { OutputSchema as CreatedApiKey } from '../../src/lexicon/types/dev/cocore/account/createApiKey.js'
@@ -16,7 +16,11 @@ export const onPostgres = databaseUrl !== undefined
 
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>
 
-export type TestServerOptions = { lastUsedIntervalSeconds?: number; keyCache?: Partial<KeyCacheConfig> }
+export type TestServerOptions = {
+  lastUsedIntervalSeconds?: number
+  keyCache?: Partial<KeyCacheConfig>
+  identity?: Partial<IdentityConfig>
+}
 
 /**
  * Starts the real server (the production `AppContext` and `AccountServer`) on a free port,
@@ -34,6 +38,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
     logLevel: 'info',
     version: 'test',
     keyCache: { ...defaultKeyCacheConfig, ...opts.keyCache },
+    identity: { publicUrl: undefined, serviceDid: undefined, plcUrl: 'https://plc.directory', lexiconAuthorityDid: undefined, ...opts.identity },
   }
   const logLines: string[] = []
   const logSink = new Writable({

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest'
+import { startTestServer, type TestServerOptions } from './_util/test-server.js'
+
+async function didDocumentOf(opts: TestServerOptions) {
+  const server = await startTestServer(opts)
+  try {
+    const res = await server.get('/.well-known/did.json')
+    return { status: res.status, body: await res.json(), port: new URL(server.url).port }
+  } finally {
+    await server.close()
+  }
+}
+
+describe('/.well-known/did.json', () => {
+  it('derives a did:web of localhost and the real port when nothing is configured', async () => {
+    const { status, body, port } = await didDocumentOf({})
+    expect(status).toBe(200)
+    expect(body).toEqual({
+      '@context': ['https://www.w3.org/ns/did/v1'],
+      id: `did:web:localhost%3A${port}`,
+      service: [{ id: '#cocore_console', type: 'CocoreConsole', serviceEndpoint: `http://localhost:${port}` }],
+    })
+  })
+
+  it('serves the did:web of PUBLIC_URL', async () => {
+    const { body } = await didDocumentOf({ identity: { publicUrl: 'https://account.cocore.dev' } })
+    expect(body.id).toBe('did:web:account.cocore.dev')
+    expect(body.service[0].serviceEndpoint).toBe('https://account.cocore.dev')
+  })
+
+  it('answers 404 when SERVICE_DID is not a did:web of this host', async () => {
+    const { status, body } = await didDocumentOf({
+      identity: { publicUrl: 'https://account.cocore.dev', serviceDid: 'did:plc:ewvi7nxzyoun6zhxrhs64oiz' },
+    })
+    expect(status).toBe(404)
+    expect(body).toMatchObject({ error: 'NotFound' })
+  })
+})
