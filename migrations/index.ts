@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely/migration'
 import * as apiKeysAndSessions from './20261125T000000-api-keys-and-sessions.js'
+import * as serviceAuth from './20261125T010000-service-auth.js'
 
 /**
  * Every migration, by name, in the order they run. Listed explicitly (no directory glob)
@@ -8,4 +9,5 @@ import * as apiKeysAndSessions from './20261125T000000-api-keys-and-sessions.js'
  */
 export const migrations: Record<string, Migration> = {
   '20261125T000000-api-keys-and-sessions': apiKeysAndSessions,
+  '20261125T010000-service-auth': serviceAuth,
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import { buildAuthVerifier } from './auth/build-verifier.js'
+import { ServiceAuthVerifier } from './auth/service-auth.js'
 import type { AuthVerifier } from './auth/verifier.js'
 import { describeDatabase, type Config } from './config.js'
 import { openDatabase, type Database } from './db/database.js'
@@ -32,6 +33,12 @@ export class AppContext {
       keyCache: cfg.keyCache,
       lastUsedIntervalSeconds: cfg.lastUsedIntervalSeconds,
       logger,
+      serviceAuth: new ServiceAuthVerifier({
+        db: database.db,
+        audiences: () => this.identity.audiences,
+        plcUrl: cfg.identity.plcUrl,
+        logger,
+      }),
     })
     this.authVerifier = verifier
     this.invalidationListener = listener

@@ -9,7 +9,10 @@ afterAll(() => server.close())
 
 describe('describeService', () => {
   it('answers without credentials with the version and the accepted credential kinds', async () => {
-    expect(await server.client().describeService()).toEqual({ version: 'test', authTypes: ['apiKey', 'session'] })
+    expect(await server.client().describeService()).toEqual({
+      version: 'test',
+      authTypes: ['apiKey', 'session', 'serviceAuth'],
+    })
   })
 })
 

@@ -5,7 +5,8 @@ async function didDocumentOf(opts: TestServerOptions) {
   const server = await startTestServer(opts)
   try {
     const res = await server.get('/.well-known/did.json')
-    return { status: res.status, body: await res.json(), port: new URL(server.url).port }
+    const body = (await res.json()) as { id: string; service: { serviceEndpoint: string }[] }
+    return { status: res.status, body, port: new URL(server.url).port }
   } finally {
     await server.close()
   }

@@ -3,6 +3,7 @@ import type { KeyCacheConfig } from '../config.js'
 import { InvalidationListener } from '../db/invalidation-listener.js'
 import type { DatabaseSchema } from '../db/schema.js'
 import type { Logger } from '../logger.js'
+import type { ServiceAuthVerifier } from './service-auth.js'
 import { AuthVerifier } from './verifier.js'
 
 export type VerifierSetup = {
@@ -12,6 +13,7 @@ export type VerifierSetup = {
   keyCache: KeyCacheConfig
   lastUsedIntervalSeconds: number
   logger: Logger
+  serviceAuth?: ServiceAuthVerifier
 }
 
 /**
@@ -37,6 +39,7 @@ export function buildAuthVerifier(setup: VerifierSetup): { verifier: AuthVerifie
     lastUsedIntervalSeconds: setup.lastUsedIntervalSeconds,
     cache: setup.keyCache,
     isFeedAlive: listener && (() => listener.isAlive()),
+    serviceAuth: setup.serviceAuth,
   })
   return { verifier, listener }
 }

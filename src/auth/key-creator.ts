@@ -8,5 +8,8 @@ export function keyCreatorOf(credentials: Credentials): KeyCreatedBy {
       return { kind: 'apiKey', id: credentials.keyId }
     case 'session':
       return { kind: 'session', id: credentials.sessionId }
+    case 'serviceAuth':
+      // A PDS vouches for the account per call; there is no credential of ours to revoke.
+      return { kind: 'serviceAuth' }
   }
 }

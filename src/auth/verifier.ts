@@ -1,4 +1,4 @@
-import { AuthRequiredError, type MethodAuthContext } from '@atproto/xrpc-server'
+import { AuthRequiredError, parseReqNsid, type MethodAuthContext } from '@atproto/xrpc-server'
 import { parseCookie } from 'cookie'
 import type { Kysely } from 'kysely'
 import type { KeyCacheConfig } from '../config.js'
@@ -10,14 +10,13 @@ import type { Logger } from '../logger.js'
 import { CredentialCache } from './credential-cache.js'
 import { hashSecret, isApiKeySecret, isSessionToken, sessionCookieName } from './credentials.js'
 import { KeyUsageRecorder } from './key-usage.js'
+import { looksLikeJwt, type ServiceAuthVerifier } from './service-auth.js'
 
 /** Who is calling, as proven by exactly one credential. Handlers take the DID from here only. */
 export type Credentials =
   | { type: 'apiKey'; did: string; keyId: string; prefix: string }
   | { type: 'session'; did: string; sessionId: string }
-
-/** The credential kinds `account` accepts, as describeService reports them. */
-export const acceptedAuthTypes = ['apiKey', 'session'] as const satisfies readonly Credentials['type'][]
+  | { type: 'serviceAuth'; did: string }
 
 export type AccountAuth = { credentials: Credentials }
 
@@ -32,6 +31,8 @@ export type AuthVerifierOptions = {
   cache: KeyCacheConfig
   /** False while invalidations from other instances may be missing (see CredentialCache). */
   isFeedAlive?: () => boolean
+  /** Accepts atproto service-auth JWTs as bearer tokens too (the account service does). */
+  serviceAuth?: ServiceAuthVerifier
   now?: () => Date
 }
 
@@ -52,6 +53,7 @@ export class AuthVerifier {
   private readonly now: () => Date
   private readonly keyCache: CredentialCache<KnownKey> | undefined
   private readonly sessionCache: CredentialCache<KnownSession> | undefined
+  private readonly serviceAuth: ServiceAuthVerifier | undefined
   readonly keyUsage: KeyUsageRecorder
 
   constructor(
@@ -59,6 +61,7 @@ export class AuthVerifier {
     opts: AuthVerifierOptions,
   ) {
     this.now = opts.now ?? (() => new Date())
+    this.serviceAuth = opts.serviceAuth
     if (opts.cache.enabled) {
       const cacheOptions = {
         maxEntries: opts.cache.maxEntries,
@@ -77,12 +80,20 @@ export class AuthVerifier {
     // Responses depend on the credential: never let a shared cache keep or mix them.
     res.setHeader('Cache-Control', 'private')
     res.setHeader('Vary', 'Authorization, Cookie')
-    return { credentials: await this.verifyHeaders(req.headers) }
+    return { credentials: await this.verifyHeaders(req.headers, parseReqNsid(req)) }
   }
 
-  /** Verifies the credential of a request's headers; throws AuthRequired (401) when there is none that works. */
-  async verifyHeaders(headers: { authorization?: string; cookie?: string }): Promise<Credentials> {
-    if (headers.authorization !== undefined) return this.verifyBearer(headers.authorization)
+  /** The credential kinds this verifier accepts, as describeService reports them. */
+  get authTypes(): Credentials['type'][] {
+    return this.serviceAuth ? ['apiKey', 'session', 'serviceAuth'] : ['apiKey', 'session']
+  }
+
+  /**
+   * Verifies the credential of a request's headers; throws AuthRequired (401) when there is
+   * none that works. `method` (the NSID called) is what a service-auth token must name.
+   */
+  async verifyHeaders(headers: { authorization?: string; cookie?: string }, method?: string): Promise<Credentials> {
+    if (headers.authorization !== undefined) return this.verifyBearer(headers.authorization, method)
     const sessionToken = readSessionCookie(headers.cookie)
     if (sessionToken !== undefined) return this.verifySession(sessionToken)
     throw authRequired(`Authentication required: send "Authorization: Bearer cocore-…" or the ${sessionCookieName} cookie`)
@@ -111,14 +122,18 @@ export class AuthVerifier {
 
   /** Writes pending `lastUsedAt` updates (graceful shutdown). */
   async close(): Promise<void> {
+    this.serviceAuth?.close()
     await this.keyUsage.close()
   }
 
-  private async verifyBearer(authorization: string): Promise<Credentials> {
+  private async verifyBearer(authorization: string, method: string | undefined): Promise<Credentials> {
     const match = /^Bearer +(\S+) *$/i.exec(authorization)
     const secret = match?.[1]
+    if (secret !== undefined && method !== undefined && this.serviceAuth && looksLikeJwt(secret)) {
+      return { type: 'serviceAuth', did: (await this.serviceAuth.verify(secret, method)).did }
+    }
     if (secret === undefined || !isApiKeySecret(secret)) {
-      throw authRequired('The Authorization header must be "Bearer cocore-…" with a complete API key')
+      throw authRequired('The Authorization header must be "Bearer cocore-…" with a complete API key, or a service-auth token')
     }
     const key = await this.findKey(hashSecret(secret))
     if (!key) throw authRequired('Unknown API key')

@@ -4,7 +4,7 @@ import type { ColumnType, Insertable, Selectable } from 'kysely'
 type Timestamp = ColumnType<Date, Date, Date>
 
 /** Which credential minted a key, kept for audit (`created_by_id` names the session or key). */
-export type KeyCreator = 'session' | 'apiKey' | 'cli'
+export type KeyCreator = 'session' | 'apiKey' | 'serviceAuth' | 'cli'
 
 export interface ApiKeyTable {
   id: string
@@ -32,9 +32,17 @@ export interface SessionTable {
   revoked_at: Timestamp | null
 }
 
+/** A service-auth token's jti, kept until the token expires (replay protection). */
+export interface ServiceAuthJtiTable {
+  iss: string
+  jti: string
+  expires_at: Timestamp
+}
+
 export interface DatabaseSchema {
   api_key: ApiKeyTable
   session: SessionTable
+  service_auth_jti: ServiceAuthJtiTable
 }
 
 export type ApiKeyRow = Selectable<ApiKeyTable>

@@ -10,7 +10,7 @@ export default function (server: Server, ctx: AppContext) {
       body:
         credentials.type === 'apiKey'
           ? { did: credentials.did, authType: 'apiKey', keyId: credentials.keyId, prefix: credentials.prefix }
-          : { did: credentials.did, authType: 'session' },
+          : { did: credentials.did, authType: credentials.type },
     })),
   })
 }
