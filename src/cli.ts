@@ -3,7 +3,7 @@ import { commands, UsageError } from './commands.js'
 import { ConfigError, readConfig, type Config } from './config.js'
 import { AppContext } from './context.js'
 import { createLogger } from './logger.js'
-import { readPackageVersion } from './version.js'
+import { readPackageVersion } from './package-root.js'
 
 const exitOk = 0
 /** A run-time failure: database unreachable, data folder locked, port taken. */
@@ -53,10 +53,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
   }
-  let ctx: AppContext | undefined
+  let opened: Promise<AppContext> | undefined
+  const appContext = () => (opened ??= AppContext.create(cfg, logger))
   try {
-    ctx = await AppContext.create(cfg, logger)
-    const result = await command.run(ctx, shutdown.signal)
+    const result = await command.run({ cfg, logger, env, signal: shutdown.signal, appContext })
     if (result !== undefined) process.stdout.write(`${JSON.stringify(result)}\n`)
     return exitOk
   } catch (err) {
@@ -65,7 +65,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   } finally {
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
-    await ctx?.destroy().catch(() => undefined)
+    await opened?.then((ctx) => ctx.destroy()).catch(() => undefined)
   }
 }
 

@@ -2,7 +2,9 @@ import { ValidationError } from '@atproto/lexicon'
 import { isValidDid } from '@atproto/syntax'
 import { XRPCError } from '@atproto/xrpc-server'
 import type { ParseArgsConfig } from 'node:util'
+import type { Config } from './config.js'
 import type { AppContext } from './context.js'
+import type { Logger } from './logger.js'
 import { ids, lexicons } from './lexicon/lexicons.js'
 import { AccountServer } from './server.js'
 import { checkKeyName, parseExpiresAt } from './services/api-key-service.js'
@@ -11,13 +13,29 @@ import { checkKeyName, parseExpiresAt } from './services/api-key-service.js'
 export class UsageError extends Error {}
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>
-type Run = (ctx: AppContext, signal: AbortSignal) => Promise<unknown>
+
+/** What a command's work gets: the configuration, and the database only if it asks. */
+export type CommandRuntime = {
+  cfg: Config
+  logger: Logger
+  env: NodeJS.ProcessEnv
+  signal: AbortSignal
+  /** Opens (and migrates) the database on first call. */
+  appContext(): Promise<AppContext>
+}
+type Run = (runtime: CommandRuntime) => Promise<unknown>
+
+/** The work of a command that needs the database (all but `lexicons publish`). */
+const withDatabase =
+  (work: (ctx: AppContext, signal: AbortSignal) => Promise<unknown>): Run =>
+  async (runtime) =>
+    work(await runtime.appContext(), runtime.signal)
 
 /**
- * A command checks its arguments first and returns the work to run once the database is
- * open: bad input never waits on the database or migrates anything. The work returns the
- * JSON result printed on stdout, or undefined (serve). It calls the same services as the
- * XRPC methods, so the CLI and the API cannot disagree.
+ * A command checks its arguments first and returns the work to run: bad input never waits
+ * on the database or migrates anything. The work returns the JSON result printed on
+ * stdout, or undefined (serve). It calls the same services as the XRPC methods, so the CLI
+ * and the API cannot disagree.
  */
 export type Command = {
   usage: string
@@ -36,20 +54,21 @@ export const commands: Record<string, Command> = {
     usage: 'serve',
     options: {},
     handlesSignals: true,
-    parse: () => async (ctx, signal) => {
-      const server = AccountServer.create(ctx)
-      if (!signal.aborted) await server.start()
-      if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
-      ctx.logger.info('shutting down')
-      await server.destroy()
-      return undefined
-    },
+    parse: () =>
+      withDatabase(async (ctx, signal) => {
+        const server = AccountServer.create(ctx)
+        if (!signal.aborted) await server.start()
+        if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+        ctx.logger.info('shutting down')
+        await server.destroy()
+        return undefined
+      }),
   },
   migrate: {
     usage: 'migrate',
     options: {},
     // Opening the database has already brought it to the latest migration.
-    parse: () => async () => ({ migrated: true }),
+    parse: () => withDatabase(async () => ({ migrated: true })),
   },
   'keys create': {
     usage: 'keys create --did DID --name NAME [--expires-at ISO]',
@@ -64,11 +83,11 @@ export const commands: Record<string, Command> = {
         checkKeyName(name)
         parseExpiresAt(expiresAtText, new Date())
       })
-      return async (ctx) => {
+      return withDatabase(async (ctx) => {
         const now = new Date()
         const expiresAt = asUsageError(() => parseExpiresAt(expiresAtText, now))
         return ctx.apiKeys.create({ did, name, expiresAt, createdBy: { kind: 'cli' } }, now)
-      }
+      })
     },
   },
   'keys revoke-all': {
@@ -76,7 +95,7 @@ export const commands: Record<string, Command> = {
     options: didOption,
     parse(values) {
       const did = requireDid(values)
-      return async (ctx) => ({ revoked: await ctx.apiKeys.revokeAll(did, new Date()) })
+      return withDatabase(async (ctx) => ({ revoked: await ctx.apiKeys.revokeAll(did, new Date()) }))
     },
   },
   'sessions create': {
@@ -85,7 +104,7 @@ export const commands: Record<string, Command> = {
     parse(values) {
       const did = requireDid(values)
       const ttlHours = parseTtlHours(optionalString(values, 'ttl-hours'))
-      return (ctx) => ctx.sessions.create(did, ttlHours, new Date())
+      return withDatabase((ctx) => ctx.sessions.create(did, ttlHours, new Date()))
     },
   },
   'sessions revoke': {
@@ -93,7 +112,7 @@ export const commands: Record<string, Command> = {
     options: didOption,
     parse(values) {
       const did = requireDid(values)
-      return async (ctx) => ({ revoked: await ctx.sessions.revokeAll(did, new Date()) })
+      return withDatabase(async (ctx) => ({ revoked: await ctx.sessions.revokeAll(did, new Date()) }))
     },
   },
 }

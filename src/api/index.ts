@@ -1,5 +1,6 @@
 import type { AppContext } from '../context.js'
 import type { Server } from '../lexicon/index.js'
+import resolveLexicon from './com/atproto/lexicon/resolveLexicon.js'
 import createApiKey from './dev/cocore/account/createApiKey.js'
 import deleteApiKey from './dev/cocore/account/deleteApiKey.js'
 import describeService from './dev/cocore/account/describeService.js'
@@ -15,4 +16,5 @@ export function registerMethods(server: Server, ctx: AppContext): void {
   deleteApiKey(server, ctx)
   describeService(server, ctx)
   getSession(server, ctx)
+  resolveLexicon(server, ctx)
 }

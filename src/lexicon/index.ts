@@ -10,6 +10,7 @@ import {
   createServer as createXrpcServer,
 } from '@atproto/xrpc-server'
 import { schemas } from './lexicons.js'
+import * as ComAtprotoLexiconResolveLexicon from './types/com/atproto/lexicon/resolveLexicon.js'
 import * as DevCocoreAccountCreateApiKey from './types/dev/cocore/account/createApiKey.js'
 import * as DevCocoreAccountDeleteApiKey from './types/dev/cocore/account/deleteApiKey.js'
 import * as DevCocoreAccountDescribeService from './types/dev/cocore/account/describeService.js'
@@ -23,11 +24,53 @@ export function createServer(options?: XrpcOptions): Server {
 
 export class Server {
   xrpc: XrpcServer
+  com: ComNS
   dev: DevNS
 
   constructor(options?: XrpcOptions) {
     this.xrpc = createXrpcServer(schemas, options)
+    this.com = new ComNS(this)
     this.dev = new DevNS(this)
+  }
+}
+
+export class ComNS {
+  _server: Server
+  atproto: ComAtprotoNS
+
+  constructor(server: Server) {
+    this._server = server
+    this.atproto = new ComAtprotoNS(server)
+  }
+}
+
+export class ComAtprotoNS {
+  _server: Server
+  lexicon: ComAtprotoLexiconNS
+
+  constructor(server: Server) {
+    this._server = server
+    this.lexicon = new ComAtprotoLexiconNS(server)
+  }
+}
+
+export class ComAtprotoLexiconNS {
+  _server: Server
+
+  constructor(server: Server) {
+    this._server = server
+  }
+
+  resolveLexicon<A extends Auth = void>(
+    cfg: MethodConfigOrHandler<
+      A,
+      ComAtprotoLexiconResolveLexicon.QueryParams,
+      ComAtprotoLexiconResolveLexicon.HandlerInput,
+      ComAtprotoLexiconResolveLexicon.HandlerOutput
+    >,
+  ) {
+    const nsid = 'com.atproto.lexicon.resolveLexicon' // @ts-ignore
+    return this._server.xrpc.method(nsid, cfg)
   }
 }
 

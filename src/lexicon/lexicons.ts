@@ -10,6 +10,96 @@ import {
 import { type $Typed, is$typed, maybe$typed } from './util.js'
 
 export const schemaDict = {
+  ComAtprotoLexiconResolveLexicon: {
+    lexicon: 1,
+    id: 'com.atproto.lexicon.resolveLexicon',
+    defs: {
+      main: {
+        type: 'query',
+        description: 'Resolves an atproto lexicon (NSID) to a schema.',
+        parameters: {
+          type: 'params',
+          properties: {
+            nsid: {
+              format: 'nsid',
+              type: 'string',
+              description: 'The lexicon NSID to resolve.',
+            },
+          },
+          required: ['nsid'],
+        },
+        output: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            properties: {
+              cid: {
+                type: 'string',
+                format: 'cid',
+                description: 'The CID of the lexicon schema record.',
+              },
+              schema: {
+                type: 'ref',
+                ref: 'lex:com.atproto.lexicon.schema',
+                description: 'The resolved lexicon schema record.',
+              },
+              uri: {
+                type: 'string',
+                format: 'at-uri',
+                description: 'The AT-URI of the lexicon schema record.',
+              },
+            },
+            required: ['uri', 'cid', 'schema'],
+          },
+        },
+        errors: [
+          {
+            description: 'No lexicon was resolved for the NSID.',
+            name: 'LexiconNotFound',
+          },
+        ],
+      },
+    },
+  },
+  ComAtprotoLexiconSchema: {
+    lexicon: 1,
+    id: 'com.atproto.lexicon.schema',
+    defs: {
+      main: {
+        type: 'record',
+        description:
+          'Lexicon schema for when schemas themselves are represented as atproto records. Note that the full schema language is not defined in Lexicon. This schema is protocol-layer, and designed to be flexible and forwards-compatible, and does not follow normal schema best practices.',
+        key: 'nsid',
+        record: {
+          type: 'object',
+          required: ['lexicon'],
+          properties: {
+            lexicon: {
+              type: 'integer',
+              description:
+                "Indicates the 'version' of the Lexicon language. Must be '1' for the current atproto/Lexicon schema system.",
+            },
+            id: {
+              type: 'string',
+              format: 'nsid',
+              description:
+                "The NSID of this overall set of Lexicon definitions. Must match the record key of this record. Must not include a fragment (separated by a #), even '#main'.",
+            },
+            description: {
+              type: 'string',
+              description:
+                'Short top-level description of the Lexicon (distinct from descriptions of any sub-fields)',
+            },
+            defs: {
+              type: 'unknown',
+              description:
+                'The Lexicon schema definitions themselves, with structure defined in the atproto Lexicon specifications.',
+            },
+          },
+        },
+      },
+    },
+  },
   DevCocoreAccountCreateApiKey: {
     lexicon: 1,
     id: 'dev.cocore.account.createApiKey',
@@ -364,6 +454,8 @@ export function validate(
 }
 
 export const ids = {
+  ComAtprotoLexiconResolveLexicon: 'com.atproto.lexicon.resolveLexicon',
+  ComAtprotoLexiconSchema: 'com.atproto.lexicon.schema',
   DevCocoreAccountCreateApiKey: 'dev.cocore.account.createApiKey',
   DevCocoreAccountDefs: 'dev.cocore.account.defs',
   DevCocoreAccountDeleteApiKey: 'dev.cocore.account.deleteApiKey',
