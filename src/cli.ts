@@ -70,7 +70,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 }
 
 function parseCommand(argv: string[]) {
-  const name = argv[0] === 'keys' || argv[0] === 'sessions' ? `${argv[0]} ${argv[1] ?? ''}` : (argv[0] ?? '')
+  const name = ['keys', 'sessions', 'lexicons'].includes(argv[0] ?? '') ? `${argv[0]} ${argv[1] ?? ''}` : (argv[0] ?? '')
   const command = commands[name]
   if (!command) throw new UsageError(`unknown command "${name.trim()}" (run cocore-account --help)`)
   const { values } = parseArgs({

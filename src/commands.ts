@@ -1,11 +1,13 @@
 import { ValidationError } from '@atproto/lexicon'
 import { isValidDid } from '@atproto/syntax'
 import { XRPCError } from '@atproto/xrpc-server'
+import readline from 'node:readline'
 import type { ParseArgsConfig } from 'node:util'
 import type { Config } from './config.js'
 import type { AppContext } from './context.js'
 import type { Logger } from './logger.js'
 import { ids, lexicons } from './lexicon/lexicons.js'
+import { publishLexicons } from './lexicon-publish.js'
 import { AccountServer } from './server.js'
 import { checkKeyName, parseExpiresAt } from './services/api-key-service.js'
 
@@ -107,6 +109,30 @@ export const commands: Record<string, Command> = {
       return withDatabase((ctx) => ctx.sessions.create(did, ttlHours, new Date()))
     },
   },
+  'lexicons publish': {
+    usage: 'lexicons publish --pds URL --identifier HANDLE_OR_DID [--dry-run]   (app password: ATPROTO_APP_PASSWORD or stdin)',
+    options: { pds: { type: 'string' }, identifier: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+    parse(values) {
+      const pds = requireString(values, 'pds')
+      if (!/^https?:\/\//.test(pds) || !URL.canParse(pds)) throw new UsageError(`--pds: "${pds}" is not an http(s) URL`)
+      const identifier = requireString(values, 'identifier')
+      const dryRun = values['dry-run'] === true
+      // Needs no database: it talks to the PDS only.
+      return async ({ cfg, env }) => {
+        // Never a flag: flags show in `ps`.
+        const password = dryRun ? undefined : env.ATPROTO_APP_PASSWORD || (await readLineFromStdin('App password: '))
+        const result = await publishLexicons({
+          pds,
+          identifier,
+          password,
+          dryRun,
+          authorityDid: cfg.identity.lexiconAuthorityDid,
+        })
+        for (const record of result.dnsRecords) process.stderr.write(`set this DNS record: ${record}\n`)
+        return result
+      }
+    },
+  },
   'sessions revoke': {
     usage: 'sessions revoke --did DID',
     options: didOption,
@@ -115,6 +141,16 @@ export const commands: Record<string, Command> = {
       return withDatabase(async (ctx) => ({ revoked: await ctx.sessions.revokeAll(did, new Date()) }))
     },
   },
+}
+
+async function readLineFromStdin(prompt: string): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write(prompt)
+  const lines = readline.createInterface({ input: process.stdin })
+  for await (const line of lines) {
+    lines.close()
+    return line.trim()
+  }
+  return ''
 }
 
 function requireDid(values: Values): string {

@@ -13,13 +13,15 @@ function childEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
 }
 
 /** Starts `cocore-account <args>` with only the given environment; stdout and stderr piped. */
-export function spawnCli(args: string[], env: Record<string, string | undefined>): ChildProcess {
-  return spawn(process.execPath, [bin, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+export function spawnCli(args: string[], env: Record<string, string | undefined>, stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
+  return spawn(process.execPath, [bin, ...args], { env: childEnv(env), stdio: [stdin, 'pipe', 'pipe'] })
 }
 
-export function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+/** Runs a command to its end; `input`, when given, is written to its stdin. */
+export function runCli(args: string[], env: Record<string, string | undefined> = {}, input?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnCli(args, env)
+    const child = spawnCli(args, env, input === undefined ? 'ignore' : 'pipe')
+    child.stdin?.end(input)
     let stdout = ''
     let stderr = ''
     child.stdout?.on('data', (chunk) => (stdout += chunk))
