@@ -107,6 +107,12 @@ describe('service auth', () => {
         createServiceJwt({ iss: 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa', aud: server.ctx.identity.did, lxm: createApiKey, keypair }),
     ],
     [
+      'an issuer naming a service of a DID',
+      'BadJwtIss',
+      async (did: string, keypair: Keypair) =>
+        createServiceJwt({ iss: `${did}#atproto_labeler`, aud: server.ctx.identity.did, lxm: createApiKey, keypair }),
+    ],
+    [
       'a did:key issuer',
       'BadJwtIss',
       async (_did: string, keypair: Keypair) =>
@@ -128,6 +134,35 @@ describe('service auth', () => {
 
     expect(replay.status).toBe(401)
     expect(await replay.json()).toMatchObject({ error: 'JwtReplayed' })
+  })
+
+  it('bounds how fast tokens from issuers it has not seen make it resolve DIDs', async () => {
+    const fresh = await startTestServer({ identity: { plcUrl: plc.url } })
+    try {
+      const { keypair } = await plc.newAccount()
+      const base32 = 'abcdefghijklmnopqrstuvwxyz234567'
+      // 70 tokens, each naming a different DID the PLC does not know: a resolution each.
+      const tokens = await Promise.all(
+        Array.from({ length: 70 }, (_, i) =>
+          createServiceJwt({ iss: `did:plc:${base32[i >> 5]}${base32[i & 31]}${'q'.repeat(22)}`, aud: fresh.ctx.identity.did, lxm: createApiKey, keypair }),
+        ),
+      )
+      const startedAt = performance.now()
+      const errors = await Promise.all(
+        tokens.map(async (token) => {
+          const res = await fresh.post(createApiKey, '{"name":"x"}', { ...bearer(token), 'content-type': 'application/json' })
+          return `${res.status} ${((await res.json()) as { error: string }).error}`
+        }),
+      )
+      const elapsedSeconds = (performance.now() - startedAt) / 1000
+      const resolved = errors.filter((e) => e === '401 BadJwtIss').length
+      // A burst of 50, then 10 a second; the rest are refused before any outbound request.
+      expect(resolved).toBeLessThanOrEqual(50 + Math.ceil(10 * elapsedSeconds))
+      expect(errors.filter((e) => e === '429 RateLimitExceeded').length).toBe(70 - resolved)
+      expect(resolved).toBeLessThan(70)
+    } finally {
+      await fresh.close()
+    }
   })
 
   it.each(['a.b.c', 'eyJhbGciOiJFUzI1NksifQ.bm90IGpzb24.c2ln', 'e30.e30.e30'])('answers garbage %s with 401 BadJwt, never 500', async (token) => {

@@ -86,8 +86,9 @@ export class ServiceAuthVerifier {
   }
 
   private async signingKey(iss: string, forceRefresh: boolean): Promise<string> {
-    if (!iss.startsWith('did:plc:') && !iss.startsWith('did:web:')) {
-      throw new AuthRequiredError('the jwt issuer must be a did:plc or did:web', 'BadJwtIss')
+    // An account calls us, never a service of it (`did#fragment`, as labelers sign).
+    if ((!iss.startsWith('did:plc:') && !iss.startsWith('did:web:')) || iss.includes('#')) {
+      throw new AuthRequiredError('the jwt issuer must be the DID (did:plc or did:web) of an account', 'BadJwtIss')
     }
     if (!this.recentlyResolved.has(iss)) this.takeResolutionToken()
     try {
