@@ -1,5 +1,6 @@
 import { InvalidRequestError, ResponseType, XRPCError } from '@atproto/xrpc-server'
 import type { LexiconDoc } from '@atproto/lexicon'
+import { databaseUnavailableError, isDatabaseUnavailable } from './db/unavailable.js'
 import { schemas } from './lexicon/lexicons.js'
 
 /**
@@ -18,6 +19,7 @@ export function parseXrpcError(err: unknown): XRPCError {
     const message = bodyError.type === 'entity.parse.failed' ? 'Request body is not valid JSON' : bodyError.message
     return new InvalidRequestError(message, undefined, { cause: err })
   }
+  if (!(err instanceof XRPCError) && isDatabaseUnavailable(err)) return databaseUnavailableError(err)
   const xrpcError = XRPCError.fromError(err)
   // Other request-reading failures (a corrupt gzip body, say) arrive named after their JS
   // class ("Error"); a client should only ever see error names the lexicons declare.

@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import type { DatabaseSchema } from './schema.js'
 import { lockDataDir } from './data-dir-lock.js'
 import { migrateToLatest } from './migrate.js'
+import { BoundedClient, connectTimeoutMs, queryTimeoutMs } from './unavailable.js'
 
 export type Database = {
   db: Kysely<DatabaseSchema>
@@ -49,8 +50,11 @@ function openPostgres(connectionString: string, logger: Logger): Database {
   const pool = new pg.Pool({
     connectionString,
     max: 10,
-    // Fail instead of hanging when the database is unreachable.
-    connectionTimeoutMillis: 5_000,
+    // Fail fast instead of hanging when the database is unreachable (see unavailable.ts).
+    Client: BoundedClient,
+    connectionTimeoutMillis: connectTimeoutMs,
+    query_timeout: queryTimeoutMs,
+    keepAlive: true,
     application_name: 'cocore-account',
   })
   // An idle client losing its connection must not crash the process; the pool replaces it.

@@ -1,16 +1,21 @@
 import net from 'node:net'
 
-export type ProxyMode = 'pass' | 'blackhole'
+export type ProxyMode = 'pass' | 'blackhole' | 'refuse'
 
 /**
- * A TCP proxy between the service and Postgres that a test can turn into a silent network
- * partition: in `blackhole` mode every byte in either direction is swallowed while the
- * sockets stay open (no FIN, no RST), as when a network drops packets.
+ * A TCP proxy between the service and Postgres that a test can break: `blackhole` swallows
+ * every byte in either direction while the sockets stay open (no FIN, no RST), as a silent
+ * network partition does; `refuse` resets every connection and every new one, as a stopped
+ * database does. Other tests' connections to the shared Postgres are never touched.
  */
 export async function startTcpProxy(target: { host: string; port: number }) {
   let mode: ProxyMode = 'pass'
   const sockets = new Set<net.Socket>()
   const server = net.createServer((client) => {
+    if (mode === 'refuse') {
+      client.resetAndDestroy()
+      return
+    }
     const upstream = net.connect(target.port, target.host)
     for (const socket of [client, upstream]) {
       sockets.add(socket)
@@ -28,6 +33,7 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     port,
     setMode(next: ProxyMode) {
       mode = next
+      if (next === 'refuse') for (const socket of sockets) socket.resetAndDestroy()
     },
     async close() {
       for (const socket of sockets) socket.destroy()

@@ -20,6 +20,8 @@ export type TestServerOptions = {
   lastUsedIntervalSeconds?: number
   keyCache?: Partial<KeyCacheConfig>
   identity?: Partial<IdentityConfig>
+  /** Another Postgres URL than DATABASE_URL (e.g. through a breakable proxy). */
+  databaseUrl?: string
 }
 
 /**
@@ -32,7 +34,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
   const cfg: Config = {
     port: 0,
     host: '127.0.0.1',
-    databaseUrl,
+    databaseUrl: opts.databaseUrl ?? databaseUrl,
     dataDir,
     lastUsedIntervalSeconds: opts.lastUsedIntervalSeconds ?? 60,
     logLevel: 'info',
