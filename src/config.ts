@@ -19,6 +19,8 @@ export type Config = {
   version: string
   keyCache: KeyCacheConfig
   identity: IdentityConfig
+  /** Most live (unrevoked, unexpired) keys one account may hold; 0: no cap. */
+  maxLiveKeysPerAccount: number
 }
 
 /** How this service is known to the atproto network (see src/identity.ts). */
@@ -111,6 +113,7 @@ const envSchema = z.object({
     .trim()
     .optional()
     .refine((value) => value === undefined || isValidDid(value), { message: 'LEXICON_AUTHORITY_DID must be a DID' }),
+  MAX_LIVE_KEYS_PER_ACCOUNT: integerFromEnv('MAX_LIVE_KEYS_PER_ACCOUNT', 0, 1_000_000).default(100),
   KEY_CACHE: z.enum(['on', 'off'], { message: 'KEY_CACHE must be on or off' }).default('on'),
   KEY_CACHE_SIZE: integerFromEnv('KEY_CACHE_SIZE', 1, 10_000_000).default(defaultKeyCacheConfig.maxEntries),
   KEY_CACHE_TTL_SECONDS: numberFromEnv('KEY_CACHE_TTL_SECONDS', 0.001, 86_400).default(defaultKeyCacheConfig.ttlSeconds),
@@ -137,6 +140,7 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
     lastUsedIntervalSeconds: values.LAST_USED_INTERVAL_SECONDS,
     logLevel: values.LOG_LEVEL,
     version,
+    maxLiveKeysPerAccount: values.MAX_LIVE_KEYS_PER_ACCOUNT,
     identity: {
       publicUrl: values.PUBLIC_URL?.replace(/\/+$/, ''),
       serviceDid: values.SERVICE_DID,

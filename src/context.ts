@@ -42,7 +42,7 @@ export class AppContext {
     })
     this.authVerifier = verifier
     this.invalidationListener = listener
-    this.apiKeys = new ApiKeyService(database.db, this.authVerifier)
+    this.apiKeys = new ApiKeyService(database.db, this.authVerifier, cfg.maxLiveKeysPerAccount)
     this.sessions = new SessionService(database.db, this.authVerifier)
   }
 

@@ -4,7 +4,8 @@ import { bearer, startTestServer, type TestServer } from './_util/test-server.js
 
 let server: TestServer
 beforeAll(async () => {
-  server = await startTestServer()
+  // No cap on live keys: the minters must only ever be stopped by the revocation.
+  server = await startTestServer({ maxLiveKeysPerAccount: 0 })
 })
 afterAll(() => server.close())
 

@@ -34,6 +34,18 @@ export async function isKeyLive(db: Db, id: string, now: Date): Promise<boolean>
   return row !== undefined
 }
 
+/** How many keys of `did` can still authenticate at `now`. */
+export async function countLiveKeys(db: Db, did: string, now: Date): Promise<number> {
+  const { count } = await db
+    .selectFrom('api_key')
+    .select((eb) => eb.fn.countAll<string | number>().as('count'))
+    .where('did', '=', did)
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .executeTakeFirstOrThrow()
+  return Number(count)
+}
+
 /** Every key of one account, newest first (served by api_key_did_created_at_idx). */
 export async function listKeysByDid(db: Db, did: string): Promise<ApiKeyRecord[]> {
   return db

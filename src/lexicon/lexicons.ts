@@ -154,6 +154,11 @@ export const schemaDict = {
             name: 'AuthRequired',
             description: 'No valid session cookie or bearer key was presented.',
           },
+          {
+            name: 'KeyLimitReached',
+            description:
+              'The account already has as many live (unrevoked, unexpired) keys as the server allows; revoke or delete one first.',
+          },
         ],
       },
     },

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely'
 import { v7 as uuidv7, validate as isUuid } from 'uuid'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../auth/credentials.js'
 import { lockAccount } from '../db/account-lock.js'
-import { deleteKey, insertKey, isKeyLive, listKeysByDid, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
+import { countLiveKeys, deleteKey, insertKey, isKeyLive, listKeysByDid, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
 import { isSessionLive } from '../db/sessions.js'
 import type { CredentialKind } from '../db/credential-events.js'
 import type { DatabaseSchema, KeyCreator } from '../db/schema.js'
@@ -31,6 +31,8 @@ export class ApiKeyService {
   constructor(
     private readonly db: Db,
     private readonly invalidator: CredentialInvalidator,
+    /** Most live keys per account (MAX_LIVE_KEYS_PER_ACCOUNT); 0: no cap. */
+    private readonly maxLiveKeys = 0,
   ) {}
 
   /**
@@ -41,11 +43,18 @@ export class ApiKeyService {
   async create(request: NewKeyRequest, now: Date): Promise<CreatedApiKey> {
     const secret = generateApiKeySecret()
     const record = await this.db.transaction().execute(async (tx) => {
-      await lockAccount(tx, request.did, 'shared')
+      await lockAccount(tx, request.did)
       // The credential was checked before this request read its body; a revocation may
       // have landed since. Under the account lock, a revocation cannot land any more.
       if (!(await isCreatorLive(tx, request.createdBy, now))) {
         throw new AuthRequiredError('The credential of this request was revoked while it was in flight', 'AuthRequired')
+      }
+      // Counted under the same lock, so parallel mints cannot overshoot the cap together.
+      if (this.maxLiveKeys > 0 && (await countLiveKeys(tx, request.did, now)) >= this.maxLiveKeys) {
+        throw new InvalidRequestError(
+          `This account already has ${this.maxLiveKeys} live keys, the most allowed; revoke or delete one first`,
+          'KeyLimitReached',
+        )
       }
       return insertKey(tx, {
         id: uuidv7(),
@@ -93,7 +102,7 @@ export class ApiKeyService {
   /** Runs a revocation with the account locked against mints in flight (see lockAccount). */
   private exclusively<T>(did: string, change: (tx: Db) => Promise<T>): Promise<T> {
     return this.db.transaction().execute(async (tx) => {
-      await lockAccount(tx, did, 'exclusive')
+      await lockAccount(tx, did)
       return change(tx)
     })
   }

@@ -35,7 +35,7 @@ export class SessionService {
   /** Ends every live session of the account; returns how many. */
   async revokeAll(did: string, now: Date): Promise<number> {
     const ids = await this.db.transaction().execute(async (tx) => {
-      await lockAccount(tx, did, 'exclusive')
+      await lockAccount(tx, did)
       return revokeSessionsByDid(tx, did, now)
     })
     for (const id of ids) this.invalidator.invalidate('session', id)

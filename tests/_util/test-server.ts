@@ -22,6 +22,7 @@ export type TestServerOptions = {
   identity?: Partial<IdentityConfig>
   /** Another Postgres URL than DATABASE_URL (e.g. through a breakable proxy). */
   databaseUrl?: string
+  maxLiveKeysPerAccount?: number
 }
 
 /**
@@ -40,6 +41,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
     logLevel: 'info',
     version: 'test',
     keyCache: { ...defaultKeyCacheConfig, ...opts.keyCache },
+    maxLiveKeysPerAccount: opts.maxLiveKeysPerAccount ?? 100,
     identity: { publicUrl: undefined, serviceDid: undefined, plcUrl: 'https://plc.directory', lexiconAuthorityDid: undefined, ...opts.identity },
   }
   const logLines: string[] = []

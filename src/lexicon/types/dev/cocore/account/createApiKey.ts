@@ -44,7 +44,7 @@ export interface HandlerSuccess {
 export interface HandlerError {
   status: number
   message?: string
-  error?: 'AuthRequired'
+  error?: 'AuthRequired' | 'KeyLimitReached'
 }
 
 export type HandlerOutput = HandlerError | HandlerSuccess
