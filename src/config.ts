@@ -1,6 +1,8 @@
+import { isIP } from 'node:net'
 import path from 'node:path'
 import { isValidDid } from '@atproto/syntax'
 import { z } from 'zod'
+import type { LimitsConfig } from './limits/limits.js'
 
 /**
  * The service's whole configuration, read from the environment once at start-up.
@@ -21,6 +23,9 @@ export type Config = {
   identity: IdentityConfig
   /** Most live (unrevoked, unexpired) keys one account may hold; 0: no cap. */
   maxLiveKeysPerAccount: number
+  limits: LimitsConfig
+  /** Express's `trust proxy`: which hops may set X-Forwarded-For (the client address of limits). */
+  trustProxy: boolean | number | string
 }
 
 /** How this service is known to the atproto network (see src/identity.ts). */
@@ -113,6 +118,16 @@ const envSchema = z.object({
     .trim()
     .optional()
     .refine((value) => value === undefined || isValidDid(value), { message: 'LEXICON_AUTHORITY_DID must be a DID' }),
+  AUTH_FAIL_LIMIT_PER_MINUTE: integerFromEnv('AUTH_FAIL_LIMIT_PER_MINUTE', 0, 10_000_000).default(200),
+  CREATE_KEY_LIMIT_PER_MINUTE: integerFromEnv('CREATE_KEY_LIMIT_PER_MINUTE', 0, 10_000_000).default(200),
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .default('off')
+    .refine(isTrustProxyValue, {
+      message: 'TRUST_PROXY must be off, on, a number of hops, or a comma-separated list of addresses/subnets',
+    })
+    .transform(parseTrustProxy),
   MAX_LIVE_KEYS_PER_ACCOUNT: integerFromEnv('MAX_LIVE_KEYS_PER_ACCOUNT', 0, 1_000_000).default(100),
   KEY_CACHE: z.enum(['on', 'off'], { message: 'KEY_CACHE must be on or off' }).default('on'),
   KEY_CACHE_SIZE: integerFromEnv('KEY_CACHE_SIZE', 1, 10_000_000).default(defaultKeyCacheConfig.maxEntries),
@@ -141,6 +156,8 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
     logLevel: values.LOG_LEVEL,
     version,
     maxLiveKeysPerAccount: values.MAX_LIVE_KEYS_PER_ACCOUNT,
+    limits: { authFailuresPerMinute: values.AUTH_FAIL_LIMIT_PER_MINUTE, createKeyPerMinute: values.CREATE_KEY_LIMIT_PER_MINUTE },
+    trustProxy: values.TRUST_PROXY,
     identity: {
       publicUrl: values.PUBLIC_URL?.replace(/\/+$/, ''),
       serviceDid: values.SERVICE_DID,
@@ -155,6 +172,24 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
       heartbeatSeconds: values.LISTENER_HEARTBEAT_SECONDS,
     },
   }
+}
+
+const trustProxyNames = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+function isTrustProxyValue(value: string): boolean {
+  if (/^(off|on|false|true|\d+)$/i.test(value)) return true
+  return value.split(',').every((entry) => {
+    const item = entry.trim()
+    const [address = '', bits, ...rest] = item.split('/')
+    return trustProxyNames.has(item) || (rest.length === 0 && isIP(address) !== 0 && (bits === undefined || /^\d{1,3}$/.test(bits)))
+  })
+}
+
+function parseTrustProxy(value: string): boolean | number | string {
+  if (/^(off|false)$/i.test(value)) return false
+  if (/^(on|true)$/i.test(value)) return true
+  if (/^\d+$/.test(value)) return Number(value)
+  return value
 }
 
 /**

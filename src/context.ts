@@ -7,6 +7,7 @@ import { openDatabase, type Database } from './db/database.js'
 import type { InvalidationListener } from './db/invalidation-listener.js'
 import type { DatabaseSchema } from './db/schema.js'
 import { ServiceIdentity } from './identity.js'
+import { AbuseLimits } from './limits/limits.js'
 import type { Logger } from './logger.js'
 import { ApiKeyService } from './services/api-key-service.js'
 import { SessionService } from './services/session-service.js'
@@ -19,6 +20,9 @@ export class AppContext {
   /** Other instances' revocations, on Postgres (see buildAuthVerifier). */
   readonly invalidationListener: InvalidationListener | undefined
   readonly identity: ServiceIdentity
+  readonly limits: AbuseLimits
+  /** The verifier every method uses: a key, a cookie or service auth, failures rate-limited per address. */
+  readonly accountAuth: AuthVerifier['account']
   private destroyed: Promise<void> | undefined
 
   private constructor(
@@ -42,6 +46,8 @@ export class AppContext {
     })
     this.authVerifier = verifier
     this.invalidationListener = listener
+    this.limits = new AbuseLimits(cfg.limits)
+    this.accountAuth = this.limits.limitAuthFailures(verifier.account)
     this.apiKeys = new ApiKeyService(database.db, this.authVerifier, cfg.maxLiveKeysPerAccount)
     this.sessions = new SessionService(database.db, this.authVerifier)
   }

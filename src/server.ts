@@ -40,7 +40,9 @@ export class AccountServer {
     const app = express()
     app.disable('x-powered-by')
     app.set('etag', false)
-    app.set('trust proxy', false)
+    // The client address of the abuse limits (req.ip): which proxies may name it.
+    app.set('trust proxy', ctx.cfg.trustProxy)
+    xrpc.xrpc.router.set('trust proxy', ctx.cfg.trustProxy)
     app.use(requestLogger(ctx))
     app.get('/xrpc/_health', healthRoute(ctx))
     app.get('/.well-known/did.json', didDocumentRoute(ctx.identity))

@@ -4,8 +4,8 @@ import { bearer, startTestServer, type TestServer } from './_util/test-server.js
 
 let server: TestServer
 beforeAll(async () => {
-  // No cap on live keys: the minters must only ever be stopped by the revocation.
-  server = await startTestServer({ maxLiveKeysPerAccount: 0 })
+  // No cap on live keys nor on mints a minute: only the revocation may stop the minters.
+  server = await startTestServer({ maxLiveKeysPerAccount: 0, limits: { createKeyPerMinute: 0 } })
 })
 afterAll(() => server.close())
 

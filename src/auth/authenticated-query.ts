@@ -1,8 +1,10 @@
 import type { HandlerContext, Params } from '@atproto/xrpc-server'
 import type { AccountAuth, AuthVerifier } from './verifier.js'
 
+type AccountAuthFn = AuthVerifier['account']
+
 /**
- * The handler of a query (GET, no body) that authenticates with `verifier.account` itself,
+ * The handler of a query (GET, no body) that authenticates itself (with `ctx.accountAuth`),
  * first thing, instead of through xrpc-server's `auth` option.
  *
  * Why: xrpc-server checks every auth result against its error-result schema, and a result
@@ -14,8 +16,8 @@ import type { AccountAuth, AuthVerifier } from './verifier.js'
  * refused before its body is even read.
  */
 export function authenticatedQuery<P extends Params, O>(
-  verifier: AuthVerifier,
+  authenticate: AccountAuthFn,
   handler: (ctx: HandlerContext<AccountAuth, P, void>) => Promise<O> | O,
 ): (ctx: HandlerContext<void, P, void>) => Promise<O> {
-  return async (ctx) => handler({ ...ctx, auth: await verifier.account(ctx) })
+  return async (ctx) => handler({ ...ctx, auth: await authenticate(ctx) })
 }

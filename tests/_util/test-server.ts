@@ -5,6 +5,7 @@ import { Writable } from 'node:stream'
 import { XrpcClient } from '@atproto/xrpc'
 import { defaultKeyCacheConfig, type Config, type IdentityConfig, type KeyCacheConfig } from '../../src/config.js'
 import { AppContext } from '../../src/context.js'
+import type { LimitsConfig } from '../../src/limits/limits.js'
 import { schemas } from '../../src/lexicon/lexicons.js'
 import type { OutputSchema as CreatedApiKey } from '../../src/lexicon/types/dev/cocore/account/createApiKey.js'
 import { createLogger } from '../../src/logger.js'
@@ -23,6 +24,8 @@ export type TestServerOptions = {
   /** Another Postgres URL than DATABASE_URL (e.g. through a breakable proxy). */
   databaseUrl?: string
   maxLiveKeysPerAccount?: number
+  limits?: Partial<LimitsConfig>
+  trustProxy?: Config['trustProxy']
 }
 
 /**
@@ -42,6 +45,8 @@ export async function startTestServer(opts: TestServerOptions = {}) {
     version: 'test',
     keyCache: { ...defaultKeyCacheConfig, ...opts.keyCache },
     maxLiveKeysPerAccount: opts.maxLiveKeysPerAccount ?? 100,
+    limits: { authFailuresPerMinute: 200, createKeyPerMinute: 200, ...opts.limits },
+    trustProxy: opts.trustProxy ?? false,
     identity: { publicUrl: undefined, serviceDid: undefined, plcUrl: 'https://plc.directory', lexiconAuthorityDid: undefined, ...opts.identity },
   }
   const logLines: string[] = []

@@ -5,8 +5,9 @@ import { keyCreatorOf } from '../../../../auth/key-creator.js'
 
 export default function (server: Server, ctx: AppContext) {
   server.dev.cocore.account.createApiKey({
-    auth: ctx.authVerifier.account,
-    handler: async ({ auth, input }) => {
+    auth: ctx.accountAuth,
+    handler: async ({ auth, input, res }) => {
+      ctx.limits.countCreate(auth.credentials.did, res)
       const now = new Date()
       const created = await ctx.apiKeys.create(
         {

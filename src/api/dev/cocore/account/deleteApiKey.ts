@@ -3,7 +3,7 @@ import type { Server } from '../../../../lexicon/index.js'
 
 export default function (server: Server, ctx: AppContext) {
   server.dev.cocore.account.deleteApiKey({
-    auth: ctx.authVerifier.account,
+    auth: ctx.accountAuth,
     handler: async ({ auth, input }) => ({
       encoding: 'application/json',
       body: { deleted: await ctx.apiKeys.delete(auth.credentials.did, input.body.id) },

@@ -5,7 +5,7 @@ import type { Server } from '../../../../lexicon/index.js'
 /** The cheapest authenticated call: who the credential says the caller is, nothing more. */
 export default function (server: Server, ctx: AppContext) {
   server.dev.cocore.account.getSession({
-    handler: authenticatedQuery(ctx.authVerifier, ({ auth: { credentials } }) => ({
+    handler: authenticatedQuery(ctx.accountAuth, ({ auth: { credentials } }) => ({
       encoding: 'application/json' as const,
       body:
         credentials.type === 'apiKey'

@@ -4,7 +4,7 @@ import type { Server } from '../../../../lexicon/index.js'
 
 export default function (server: Server, ctx: AppContext) {
   server.dev.cocore.account.listApiKeys({
-    handler: authenticatedQuery(ctx.authVerifier, async ({ auth }) => ({
+    handler: authenticatedQuery(ctx.accountAuth, async ({ auth }) => ({
       encoding: 'application/json' as const,
       body: { keys: await ctx.apiKeys.list(auth.credentials.did) },
     })),

@@ -3,7 +3,7 @@ import type { Server } from '../../../../lexicon/index.js'
 
 export default function (server: Server, ctx: AppContext) {
   server.dev.cocore.account.revokeApiKey({
-    auth: ctx.authVerifier.account,
+    auth: ctx.accountAuth,
     handler: async ({ auth, input }) => ({
       encoding: 'application/json',
       body: { revoked: await ctx.apiKeys.revoke(auth.credentials.did, input.body.id, new Date()) },

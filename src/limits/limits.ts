@@ -1,0 +1,58 @@
+import { AuthRequiredError, ResponseType, XRPCError, type MethodAuthContext } from '@atproto/xrpc-server'
+import type { AccountAuth } from '../auth/verifier.js'
+import { setRateLimitHeaders, WindowLimiter } from './window-limiter.js'
+
+export type LimitsConfig = {
+  /** Failed authentications per client address per minute before 429s; 0: no limit. */
+  authFailuresPerMinute: number
+  /** createApiKey calls per account per minute; 0: no limit. */
+  createKeyPerMinute: number
+}
+
+type AccountAuthFn = (ctx: Pick<MethodAuthContext, 'req' | 'res'>) => Promise<AccountAuth>
+
+const rateLimited = (message: string) => new XRPCError(ResponseType.RateLimitExceeded, message, 'RateLimitExceeded')
+
+/**
+ * The abuse limits of this instance (in memory). xrpc-server's own limiter runs after
+ * auth, so it never sees failed guesses: these do, and their headers use the IETF draft's
+ * delta-seconds reset on every limiter.
+ */
+export class AbuseLimits {
+  private readonly authFailures: WindowLimiter | undefined
+  private readonly creates: WindowLimiter | undefined
+
+  constructor(cfg: LimitsConfig) {
+    this.authFailures = cfg.authFailuresPerMinute > 0 ? new WindowLimiter(cfg.authFailuresPerMinute) : undefined
+    this.creates = cfg.createKeyPerMinute > 0 ? new WindowLimiter(cfg.createKeyPerMinute) : undefined
+  }
+
+  /**
+   * Wraps an auth verifier: a failed authentication counts against the client's address,
+   * and once over the limit it is answered 429 instead of 401. A valid credential is
+   * always served, so a flood from behind a shared NAT cannot lock out its honest users.
+   */
+  limitAuthFailures(verify: AccountAuthFn): AccountAuthFn {
+    const limiter = this.authFailures
+    if (!limiter) return verify
+    return async (ctx) => {
+      try {
+        return await verify(ctx)
+      } catch (err) {
+        if (!(err instanceof AuthRequiredError)) throw err
+        const status = limiter.hit(ctx.req.ip ?? 'unknown')
+        if (!status.limited) throw err
+        setRateLimitHeaders(ctx.res, status)
+        throw rateLimited('Too many failed authentications from this address; retry later')
+      }
+    }
+  }
+
+  /** Counts a createApiKey of `did`; throws 429 RateLimitExceeded over the limit. */
+  countCreate(did: string, res: MethodAuthContext['res']): void {
+    if (!this.creates) return
+    const status = this.creates.hit(did)
+    setRateLimitHeaders(res, status)
+    if (status.limited) throw rateLimited('Too many keys created for this account in the last minute; retry later')
+  }
+}

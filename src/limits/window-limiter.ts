@@ -1,0 +1,66 @@
+import type { Response } from 'express'
+import { LRUCache } from 'lru-cache'
+
+/** What a limiter says about one key after counting an event. */
+export type LimitStatus = {
+  limited: boolean
+  limit: number
+  remaining: number
+  /** Seconds until the window resets (the IETF RateLimit draft's delta-seconds). */
+  resetSeconds: number
+}
+
+/**
+ * Counts events per key in fixed windows (e.g. failed authentications per address per
+ * minute), in memory, per instance. At most `maxKeys` keys are tracked (least recently
+ * counted dropped first), so a flood of distinct keys cannot grow memory without bound.
+ */
+export class WindowLimiter {
+  private readonly windows: LRUCache<string, { start: number; count: number }>
+
+  constructor(
+    readonly limit: number,
+    private readonly windowMs = 60_000,
+    maxKeys = 100_000,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.windows = new LRUCache({ max: maxKeys })
+  }
+
+  /** Counts one event for `key`; limited once the count goes over the limit. */
+  hit(key: string): LimitStatus {
+    const now = this.now()
+    let window = this.windows.get(key)
+    if (!window || now - window.start >= this.windowMs) {
+      window = { start: now, count: 0 }
+      this.windows.set(key, window)
+    }
+    window.count++
+    return this.status(window, now)
+  }
+
+  /** The status of `key` without counting anything. */
+  peek(key: string): LimitStatus {
+    const now = this.now()
+    const window = this.windows.get(key)
+    return this.status(window && now - window.start < this.windowMs ? window : { start: now, count: 0 }, now)
+  }
+
+  private status(window: { start: number; count: number }, now: number): LimitStatus {
+    return {
+      limited: window.count > this.limit,
+      limit: this.limit,
+      remaining: Math.max(0, this.limit - window.count),
+      resetSeconds: Math.max(0, Math.ceil((window.start + this.windowMs - now) / 1000)),
+    }
+  }
+}
+
+/** RateLimit-* headers in the IETF draft's form (reset in delta-seconds), plus Retry-After when limited. */
+export function setRateLimitHeaders(res: Pick<Response, 'setHeader'>, status: LimitStatus, windowSeconds = 60): void {
+  res.setHeader('RateLimit-Limit', String(status.limit))
+  res.setHeader('RateLimit-Remaining', String(status.remaining))
+  res.setHeader('RateLimit-Reset', String(status.resetSeconds))
+  res.setHeader('RateLimit-Policy', `${status.limit};w=${windowSeconds}`)
+  if (status.limited) res.setHeader('Retry-After', String(status.resetSeconds))
+}

@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
+
+let server: TestServer
+beforeAll(async () => {
+  // Small limits; the client address comes from X-Forwarded-For (a proxy on loopback).
+  server = await startTestServer({ limits: { authFailuresPerMinute: 5, createKeyPerMinute: 3 }, trustProxy: 'loopback' })
+})
+afterAll(() => server.close())
+
+const from = (address: string) => ({ 'x-forwarded-for': address })
+const unknownKey = bearer(`cocore-${'U'.repeat(43)}`)
+const getSession = (headers: Record<string, string>) => server.get('/xrpc/dev.cocore.account.getSession', headers)
+
+function expectRateLimitHeaders(res: Response, limit: number) {
+  expect(res.headers.get('ratelimit-limit')).toBe(String(limit))
+  expect(Number(res.headers.get('ratelimit-remaining'))).toBeGreaterThanOrEqual(0)
+  // delta-seconds, not a timestamp
+  const reset = Number(res.headers.get('ratelimit-reset'))
+  expect(reset).toBeGreaterThanOrEqual(0)
+  expect(reset).toBeLessThanOrEqual(60)
+}
+
+describe('AUTH_FAIL_LIMIT_PER_MINUTE', () => {
+  it('answers 429 to failed credentials from an address over the limit, and still serves its valid ones', async () => {
+    const { owner } = await server.newAccount()
+    const statuses = []
+    for (let i = 0; i < 7; i++) statuses.push((await getSession({ ...unknownKey, ...from('203.0.113.7') })).status)
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429])
+
+    const limited = await getSession({ ...unknownKey, ...from('203.0.113.7') })
+    expect(await limited.json()).toMatchObject({ error: 'RateLimitExceeded' })
+    expectRateLimitHeaders(limited, 5)
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0)
+
+    // The same address with a valid key: served. Another address: unaffected.
+    expect((await getSession({ ...bearer(owner.secret), ...from('203.0.113.7') })).status).toBe(200)
+    expect((await getSession({ ...unknownKey, ...from('198.51.100.9') })).status).toBe(401)
+  })
+})
+
+describe('CREATE_KEY_LIMIT_PER_MINUTE', () => {
+  it('answers 429 beyond the account limit, with RateLimit headers, and counts accounts apart', async () => {
+    const alice = await server.newAccount()
+    const create = (secret: string) =>
+      server.post('dev.cocore.account.createApiKey', '{"name":"limited"}', { ...bearer(secret), 'content-type': 'application/json' })
+
+    const statuses = []
+    for (let i = 0; i < 4; i++) statuses.push((await create(alice.owner.secret)).status)
+    expect(statuses).toEqual([200, 200, 200, 429])
+
+    const limited = await create(alice.owner.secret)
+    expect(await limited.json()).toMatchObject({ error: 'RateLimitExceeded' })
+    expectRateLimitHeaders(limited, 3)
+
+    const bob = await server.newAccount()
+    expect((await create(bob.owner.secret)).status).toBe(200)
+  })
+})
+
+describe('the default limits', () => {
+  it('never get in the way of ordinary use: 100 failed authentications and 100 creates in a burst', async () => {
+    const defaults = await startTestServer()
+    try {
+      const failures = await Promise.all(
+        Array.from({ length: 100 }, () => defaults.get('/xrpc/dev.cocore.account.getSession', unknownKey).then((res) => res.status)),
+      )
+      expect(new Set(failures)).toEqual(new Set([401]))
+
+      const accounts = await Promise.all(Array.from({ length: 4 }, () => defaults.newAccount()))
+      const creates = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => accounts[i % 4]?.client.createApiKey({ name: `burst ${i}` }).then(() => 200, () => 'failed')),
+      )
+      expect(new Set(creates)).toEqual(new Set([200]))
+    } finally {
+      await defaults.close()
+    }
+  })
+})
