@@ -4,6 +4,20 @@ import { databaseUnavailableError, isDatabaseUnavailable } from './db/unavailabl
 import { schemas } from './lexicon/lexicons.js'
 
 /**
+ * Builds an error for an expected outcome (a refused credential, a rate limit) without a
+ * stack trace, whose capture would be most of the cost of answering a flood of them.
+ */
+export function withoutStack<E extends Error>(make: () => E): E {
+  const stackTraceLimit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return make()
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit
+  }
+}
+
+/**
  * Maps errors raised while reading a request body to the XRPC error names the lexicons use.
  * xrpc-server wraps Express's body-parser errors as they are, named `SyntaxError` (malformed
  * JSON), `PayloadTooLargeError` or `UnsupportedMediaTypeError`; clients expect

@@ -21,10 +21,11 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
       },
       serializers: { err: serializeError },
       hooks: {
-        // xrpc-server logs every error response at level error, a 401 as loudly as a crash;
-        // the client's mistakes (4xx) are logged at info so that LOG_LEVEL=error shows crashes.
+        // xrpc-server logs every error response at level error, a 401 as loudly as a crash.
+        // A client's mistake (4xx) is already in the request's own log line with its status;
+        // its details go to debug, which also keeps a flood of bad keys cheap to answer.
         logMethod(args, method, level) {
-          if (level >= 50 && isClientErrorLog(args[0])) return this.info(...(args as [object]))
+          if (level >= 50 && isClientErrorLog(args[0])) return this.debug(...(args as [object]))
           return method.apply(this, args)
         },
       },

@@ -6,6 +6,7 @@ import { findKeyByHash } from '../db/api-keys.js'
 import type { CredentialKind } from '../db/credential-events.js'
 import type { DatabaseSchema } from '../db/schema.js'
 import { findSessionByHash } from '../db/sessions.js'
+import { withoutStack } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { CredentialCache } from './credential-cache.js'
 import { hashSecret, isApiKeySecret, isSessionToken, sessionCookieName } from './credentials.js'
@@ -37,7 +38,7 @@ export type AuthVerifierOptions = {
 }
 
 /** The lexicons name this error `AuthRequired` (xrpc-server's default is `AuthenticationRequired`). */
-const authRequired = (message: string) => new AuthRequiredError(message, 'AuthRequired')
+const authRequired = (message: string) => withoutStack(() => new AuthRequiredError(message, 'AuthRequired'))
 
 /**
  * The one verifier every dev.cocore.account.* method uses (and sibling services may reuse:

@@ -1,5 +1,6 @@
 import { AuthRequiredError, ResponseType, XRPCError, type MethodAuthContext } from '@atproto/xrpc-server'
 import type { AccountAuth } from '../auth/verifier.js'
+import { withoutStack } from '../errors.js'
 import { setRateLimitHeaders, WindowLimiter } from './window-limiter.js'
 
 export type LimitsConfig = {
@@ -11,7 +12,8 @@ export type LimitsConfig = {
 
 type AccountAuthFn = (ctx: Pick<MethodAuthContext, 'req' | 'res'>) => Promise<AccountAuth>
 
-const rateLimited = (message: string) => new XRPCError(ResponseType.RateLimitExceeded, message, 'RateLimitExceeded')
+const rateLimited = (message: string) =>
+  withoutStack(() => new XRPCError(ResponseType.RateLimitExceeded, message, 'RateLimitExceeded'))
 
 /**
  * The abuse limits of this instance (in memory). xrpc-server's own limiter runs after
