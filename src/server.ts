@@ -9,6 +9,7 @@ import type { AppContext } from './context.js'
 import { parseXrpcError } from './errors.js'
 import { healthRoute } from './health.js'
 import { didDocumentRoute } from './identity.js'
+import { securityHeaders } from './security-headers.js'
 import { createServer as createXrpcServer } from './lexicon/index.js'
 
 export type ServerOptions = {
@@ -44,6 +45,7 @@ export class AccountServer {
     app.set('trust proxy', ctx.cfg.trustProxy)
     xrpc.xrpc.router.set('trust proxy', ctx.cfg.trustProxy)
     app.use(requestLogger(ctx))
+    app.use(securityHeaders(ctx.identity))
     app.get('/xrpc/_health', healthRoute(ctx))
     app.get('/.well-known/did.json', didDocumentRoute(ctx.identity))
     app.use(xrpc.xrpc.router)

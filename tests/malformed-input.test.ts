@@ -49,6 +49,15 @@ describe('malformed requests', () => {
     await expectError(await server.post('dev.cocore.account.createApiKey', body, { ...auth, ...json }), 413, 'PayloadTooLarge')
   })
 
+  it('limits each method to a body its input could need', async () => {
+    const id = JSON.stringify({ id: 'x'.repeat(2_000) })
+    for (const method of ['revokeApiKey', 'deleteApiKey']) {
+      await expectError(await server.post(`dev.cocore.account.${method}`, id, { ...auth, ...json }), 413, 'PayloadTooLarge')
+    }
+    const name = JSON.stringify({ name: 'x'.repeat(5_000) })
+    await expectError(await server.post('dev.cocore.account.createApiKey', name, { ...auth, ...json }), 413, 'PayloadTooLarge')
+  })
+
   it('answers 400 to a GET on a procedure', async () => {
     await expectError(await server.get('/xrpc/dev.cocore.account.createApiKey', auth), 400, 'InvalidRequest')
   })
@@ -72,6 +81,14 @@ describe('HTTP hygiene', () => {
     for (const res of [await server.get('/xrpc/_health'), await server.get('/xrpc/dev.cocore.account.listApiKeys', auth)]) {
       expect(res.headers.get('x-powered-by')).toBeNull()
     }
+  })
+
+  it('sends the security headers of a JSON-only API', async () => {
+    const res = await server.get('/xrpc/dev.cocore.account.listApiKeys', auth)
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('x-frame-options')).toBe('DENY')
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer')
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'")
   })
 
   it('varies authenticated responses on the credential', async () => {

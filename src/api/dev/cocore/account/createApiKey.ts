@@ -6,6 +6,8 @@ import { keyCreatorOf } from '../../../../auth/key-creator.js'
 export default function (server: Server, ctx: AppContext) {
   server.dev.cocore.account.createApiKey({
     auth: ctx.accountAuth,
+    // A name (100 bytes) and a datetime: anything near this size is not a real request.
+    opts: { jsonLimit: 4 * 1024 },
     handler: async ({ auth, input, res }) => {
       ctx.limits.countCreate(auth.credentials.did, res)
       const now = new Date()

@@ -4,6 +4,8 @@ import type { Server } from '../../../../lexicon/index.js'
 export default function (server: Server, ctx: AppContext) {
   server.dev.cocore.account.revokeApiKey({
     auth: ctx.accountAuth,
+    // An id (200 bytes at most).
+    opts: { jsonLimit: 1024 },
     handler: async ({ auth, input }) => ({
       encoding: 'application/json',
       body: { revoked: await ctx.apiKeys.revoke(auth.credentials.did, input.body.id, new Date()) },

@@ -1,0 +1,17 @@
+import type { RequestHandler } from 'express'
+import type { ServiceIdentity } from './identity.js'
+
+/**
+ * Headers for an API that serves JSON only: nothing may be sniffed into HTML, framed,
+ * referred or run; HSTS once the public URL is https.
+ */
+export function securityHeaders(identity: ServiceIdentity): RequestHandler {
+  return (_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff')
+    res.setHeader('X-Frame-Options', 'DENY')
+    res.setHeader('Referrer-Policy', 'no-referrer')
+    res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'")
+    if (identity.publicUrl.startsWith('https:')) res.setHeader('Strict-Transport-Security', 'max-age=31536000')
+    next()
+  }
+}
