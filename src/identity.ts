@@ -6,6 +6,9 @@ export const serviceFragment = 'cocore_console'
 const serviceType = 'CocoreConsole'
 const loopbackHosts = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
 
+/** Whether a host name (as in a URL or HOST) is this machine's loopback. */
+export const isLoopbackHost = (host: string): boolean => loopbackHosts.has(host)
+
 /**
  * How this service is known to the atproto network: its public URL and its DID. Unset,
  * PUBLIC_URL is derived from HOST and the port actually listened on (`PORT=0` included),
@@ -49,7 +52,7 @@ export class ServiceIdentity {
 }
 
 function derivePublicUrl(host: string, port: number): string {
-  if (loopbackHosts.has(host)) return `http://localhost:${port}`
+  if (isLoopbackHost(host)) return `http://localhost:${port}`
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
 }
 

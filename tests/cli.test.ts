@@ -132,6 +132,8 @@ describe('bad input', () => {
   })
 })
 
+// Only in the embedded pass: these tests are about the embedded database's lock (on Postgres
+// the CLI works beside servers, tested in postgres-multiprocess.test.ts).
 describe.runIf(!databaseUrl)('the embedded database', () => {
   let lockEnv: Record<string, string>
   beforeAll(() => {

@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely'
 import { LRUCache } from 'lru-cache'
 import type { DatabaseSchema } from '../db/schema.js'
 import { deleteExpiredJtis, recordJti } from '../db/service-auth-jti.js'
+import { isLoopbackHost } from '../identity.js'
 import type { Logger } from '../logger.js'
 
 /** Longest lifetime (exp - iat) accepted; PDSes sign 60 s tokens, getServiceAuth up to an hour. */
@@ -149,7 +150,7 @@ function identityFetch(plcUrl: string): Fetch {
   // The same settings as @atproto/identity's own default fetch (which it does not export).
   const safeFetch = safeFetchWrap({ allowIpHost: false, allowImplicitRedirect: false })
   const plc = new URL(plcUrl)
-  const loopbackPlc = plc.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(plc.hostname)
+  const loopbackPlc = plc.protocol === 'http:' && isLoopbackHost(plc.hostname)
   if (!loopbackPlc) return safeFetch
   return (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input))

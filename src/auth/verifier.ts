@@ -81,7 +81,8 @@ export class AuthVerifier {
     // Responses depend on the credential: never let a shared cache keep or mix them.
     res.setHeader('Cache-Control', 'private')
     res.setHeader('Vary', 'Authorization, Cookie')
-    return { credentials: await this.verifyHeaders(req.headers, parseReqNsid(req)) }
+    // The method's NSID is parsed from the URL only for a service-auth token, which names it.
+    return { credentials: await this.verifyHeaders(req.headers, () => parseReqNsid(req)) }
   }
 
   /** The credential kinds this verifier accepts, as describeService reports them. */
@@ -93,7 +94,7 @@ export class AuthVerifier {
    * Verifies the credential of a request's headers; throws AuthRequired (401) when there is
    * none that works. `method` (the NSID called) is what a service-auth token must name.
    */
-  async verifyHeaders(headers: { authorization?: string; cookie?: string }, method?: string): Promise<Credentials> {
+  async verifyHeaders(headers: { authorization?: string; cookie?: string }, method?: () => string): Promise<Credentials> {
     if (headers.authorization !== undefined) return this.verifyBearer(headers.authorization, method)
     const sessionToken = readSessionCookie(headers.cookie)
     if (sessionToken !== undefined) return this.verifySession(sessionToken)
@@ -127,11 +128,11 @@ export class AuthVerifier {
     await this.keyUsage.close()
   }
 
-  private async verifyBearer(authorization: string, method: string | undefined): Promise<Credentials> {
+  private async verifyBearer(authorization: string, method: (() => string) | undefined): Promise<Credentials> {
     const match = /^Bearer +(\S+) *$/i.exec(authorization)
     const secret = match?.[1]
     if (secret !== undefined && method !== undefined && this.serviceAuth && looksLikeJwt(secret)) {
-      return { type: 'serviceAuth', did: (await this.serviceAuth.verify(secret, method)).did }
+      return { type: 'serviceAuth', did: (await this.serviceAuth.verify(secret, method())).did }
     }
     if (secret === undefined || !isApiKeySecret(secret)) {
       throw authRequired('The Authorization header must be "Bearer cocore-…" with a complete API key, or a service-auth token')
