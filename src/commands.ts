@@ -3,6 +3,7 @@ import { isValidDid } from '@atproto/syntax'
 import { XRPCError } from '@atproto/xrpc-server'
 import readline from 'node:readline'
 import type { ParseArgsConfig } from 'node:util'
+import { cliActor } from './auth/actor.js'
 import type { Config } from './config.js'
 import type { AppContext } from './context.js'
 import type { Logger } from './logger.js'
@@ -88,7 +89,7 @@ export const commands: Record<string, Command> = {
       return withDatabase(async (ctx) => {
         const now = new Date()
         const expiresAt = asUsageError(() => parseExpiresAt(expiresAtText, now))
-        return ctx.apiKeys.create({ did, name, expiresAt, createdBy: { kind: 'cli' } }, now)
+        return ctx.apiKeys.create({ did, name, expiresAt, createdBy: cliActor }, now)
       })
     },
   },
@@ -97,7 +98,7 @@ export const commands: Record<string, Command> = {
     options: didOption,
     parse(values) {
       const did = requireDid(values)
-      return withDatabase(async (ctx) => ({ revoked: await ctx.apiKeys.revokeAll(did, new Date()) }))
+      return withDatabase(async (ctx) => ({ revoked: await ctx.apiKeys.revokeAll(did, cliActor, new Date()) }))
     },
   },
   'sessions create': {

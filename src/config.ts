@@ -26,6 +26,10 @@ export type Config = {
   limits: LimitsConfig
   /** Express's `trust proxy`: which hops may set X-Forwarded-For (the client address of limits). */
   trustProxy: boolean | number | string
+  /** Days the audit trail keeps a row; 0 keeps them forever. */
+  auditRetentionDays: number
+  /** With a value, GET /metrics requires `Authorization: Bearer <token>`; unset: open. */
+  metricsToken: string | undefined
 }
 
 /** How this service is known to the atproto network (see src/identity.ts). */
@@ -129,6 +133,8 @@ const envSchema = z.object({
     })
     .transform(parseTrustProxy),
   MAX_LIVE_KEYS_PER_ACCOUNT: integerFromEnv('MAX_LIVE_KEYS_PER_ACCOUNT', 0, 1_000_000).default(100),
+  AUDIT_RETENTION_DAYS: integerFromEnv('AUDIT_RETENTION_DAYS', 0, 36_500).default(365),
+  METRICS_TOKEN: z.string().trim().optional(),
   KEY_CACHE: z.enum(['on', 'off'], { message: 'KEY_CACHE must be on or off' }).default('on'),
   KEY_CACHE_SIZE: integerFromEnv('KEY_CACHE_SIZE', 1, 10_000_000).default(defaultKeyCacheConfig.maxEntries),
   KEY_CACHE_TTL_SECONDS: numberFromEnv('KEY_CACHE_TTL_SECONDS', 0.001, 86_400).default(defaultKeyCacheConfig.ttlSeconds),
@@ -158,6 +164,8 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
     maxLiveKeysPerAccount: values.MAX_LIVE_KEYS_PER_ACCOUNT,
     limits: { authFailuresPerMinute: values.AUTH_FAIL_LIMIT_PER_MINUTE, createKeyPerMinute: values.CREATE_KEY_LIMIT_PER_MINUTE },
     trustProxy: values.TRUST_PROXY,
+    auditRetentionDays: values.AUDIT_RETENTION_DAYS,
+    metricsToken: values.METRICS_TOKEN,
     identity: {
       publicUrl: values.PUBLIC_URL?.replace(/\/+$/, ''),
       serviceDid: values.SERVICE_DID,

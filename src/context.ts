@@ -1,5 +1,8 @@
 import type { Kysely } from 'kysely'
+import { AuditTrail } from './audit/audit-trail.js'
+import { requestOrigin } from './auth/actor.js'
 import { buildAuthVerifier } from './auth/build-verifier.js'
+import { observeAuth } from './auth/observed-auth.js'
 import { ServiceAuthVerifier } from './auth/service-auth.js'
 import type { AuthVerifier } from './auth/verifier.js'
 import { describeDatabase, type Config } from './config.js'
@@ -9,6 +12,7 @@ import type { DatabaseSchema } from './db/schema.js'
 import { ServiceIdentity } from './identity.js'
 import { AbuseLimits } from './limits/limits.js'
 import type { Logger } from './logger.js'
+import { ServiceMetrics } from './metrics/service-metrics.js'
 import { ApiKeyService } from './services/api-key-service.js'
 import { SessionService } from './services/session-service.js'
 
@@ -21,7 +25,12 @@ export class AppContext {
   readonly invalidationListener: InvalidationListener | undefined
   readonly identity: ServiceIdentity
   readonly limits: AbuseLimits
-  /** The verifier every method uses: a key, a cookie or service auth, failures rate-limited per address. */
+  readonly audit: AuditTrail
+  readonly metrics: ServiceMetrics
+  /**
+   * The verifier every method uses: a key, a cookie or service auth, failures rate-limited
+   * per address; every outcome counted in the metrics, every failure in the audit trail.
+   */
   readonly accountAuth: AuthVerifier['account']
   private destroyed: Promise<void> | undefined
 
@@ -47,7 +56,14 @@ export class AppContext {
     this.authVerifier = verifier
     this.invalidationListener = listener
     this.limits = new AbuseLimits(cfg.limits)
-    this.accountAuth = this.limits.limitAuthFailures(verifier.account)
+    this.audit = new AuditTrail(database.db, logger, { retentionDays: cfg.auditRetentionDays })
+    this.metrics = new ServiceMetrics({ cacheCounters: () => verifier.cacheCounters, poolStats: () => database.poolStats() })
+    this.accountAuth = observeAuth(this.limits.limitAuthFailures(verifier.account), (observation, req) => {
+      this.metrics.countAuth(observation)
+      if (observation.outcome === 'failure' || observation.outcome === 'rate_limited') {
+        this.audit.recordAuthFailure(observation.kind, requestOrigin(req), new Date())
+      }
+    })
     this.apiKeys = new ApiKeyService(database.db, this.authVerifier, cfg.maxLiveKeysPerAccount)
     this.sessions = new SessionService(database.db, this.authVerifier)
   }
@@ -64,16 +80,21 @@ export class AppContext {
     return this.database.db
   }
 
-  /** Starts hearing other instances' revocations (servers only; until then nothing is cached on Postgres). */
-  async startInvalidationListener(): Promise<void> {
+  /**
+   * A server's background work: hearing other instances' revocations (until then nothing
+   * is cached on Postgres), writing aggregated auth failures, sweeping the audit trail.
+   */
+  async startBackgroundWork(): Promise<void> {
     await this.invalidationListener?.start()
+    this.audit.start()
   }
 
-  /** Stops listening, writes pending `lastUsedAt` updates, closes the database. Idempotent. */
+  /** Stops listening, writes pending `lastUsedAt` updates and audit rows, closes the database. Idempotent. */
   destroy(): Promise<void> {
     this.destroyed ??= (async () => {
       await this.invalidationListener?.stop()
       await this.authVerifier.close()
+      await this.audit.close()
       await this.database.close()
     })()
     return this.destroyed

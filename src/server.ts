@@ -9,6 +9,8 @@ import type { AppContext } from './context.js'
 import { parseXrpcError } from './errors.js'
 import { healthRoute } from './health.js'
 import { didDocumentRoute } from './identity.js'
+import { metricsRoute } from './metrics/metrics-route.js'
+import { requestMetrics } from './metrics/request-metrics.js'
 import { securityHeaders } from './security-headers.js'
 import { createServer as createXrpcServer } from './lexicon/index.js'
 
@@ -44,8 +46,10 @@ export class AccountServer {
     // The client address of the abuse limits (req.ip): which proxies may name it.
     app.set('trust proxy', ctx.cfg.trustProxy)
     xrpc.xrpc.router.set('trust proxy', ctx.cfg.trustProxy)
+    app.use(requestMetrics(ctx.metrics))
     app.use(requestLogger(ctx))
     app.use(securityHeaders(ctx.identity))
+    app.get('/metrics', metricsRoute(ctx.metrics, ctx.cfg.metricsToken))
     app.get('/xrpc/_health', healthRoute(ctx))
     app.get('/.well-known/did.json', didDocumentRoute(ctx.identity))
     app.use(xrpc.xrpc.router)
@@ -57,7 +61,7 @@ export class AccountServer {
   /** Listens on the configured host and port (port 0 picks a free one) and logs where. */
   async start(): Promise<AddressInfo> {
     const { host, port } = this.ctx.cfg
-    await this.ctx.startInvalidationListener()
+    await this.ctx.startBackgroundWork()
     const httpServer = http.createServer(this.app)
     this.httpServer = httpServer
     await new Promise<void>((resolve, reject) => {

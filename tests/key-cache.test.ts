@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cliActor } from '../src/auth/actor.js'
 import { AuthVerifier } from '../src/auth/verifier.js'
 import { ApiKeyService } from '../src/services/api-key-service.js'
 import { QueryGate } from './_util/query-gate.js'
@@ -101,7 +102,7 @@ describe('the key cache', () => {
     const inFlight = verifier.verifyHeaders(bearer(key.secret))
     await held.reached
     // ...the key is revoked meanwhile (this instance forgets it at once)...
-    expect(await apiKeys.revoke(did, key.key.id, new Date())).toBe(true)
+    expect(await apiKeys.revoke(did, key.key.id, cliActor, new Date())).toBe(true)
     // ...then the stale read completes. That request began before the revocation and passes,
     held.release()
     await expect(inFlight).resolves.toMatchObject({ type: 'apiKey', keyId: key.key.id })

@@ -19,26 +19,41 @@ function forms(secret: string): string[] {
   return [secret, secret.slice(15), hash.toString('hex'), hash.toString('base64'), hash.toString('base64url')]
 }
 
+/** Key traffic of every kind, successes and failures; returns every secret it used. */
+async function exerciseKeys(server: TestServer): Promise<string[]> {
+  const did = server.newDid()
+  const owner = await server.createKey(did)
+  const cookie = await server.sessionCookie(did)
+  const client = server.client(bearer(owner.secret))
+  const minted = await client.createApiKey({ name: 'logged?' })
+  await client.listApiKeys()
+  await client.revokeApiKey(minted.data.key.id)
+  // Failures too: a revoked key, a malformed bearer, a cookie beside a failing bearer.
+  await server.get('/xrpc/dev.cocore.account.listApiKeys', bearer(minted.data.secret))
+  await server.get('/xrpc/dev.cocore.account.listApiKeys', { authorization: `Bearer ${owner.secret}x`, cookie })
+  await server.post('dev.cocore.account.createApiKey', '{"name":', { ...bearer(owner.secret), 'content-type': 'application/json' })
+  await server.get('/xrpc/dev.cocore.account.listApiKeys', { cookie })
+  return [owner.secret, minted.data.secret, cookie.split('=')[1] ?? '']
+}
+
 describe('secrets and hashes', () => {
   it('never reach the logs, whatever the requests do', async () => {
-    const did = server.newDid()
-    const owner = await server.createKey(did)
-    const cookie = await server.sessionCookie(did)
-    const client = server.client(bearer(owner.secret))
-    const minted = await client.createApiKey({ name: 'logged?' })
-    await client.listApiKeys()
-    await client.revokeApiKey(minted.data.key.id)
-    // Failures too: a revoked key, a malformed bearer, a cookie beside a failing bearer.
-    await server.get('/xrpc/dev.cocore.account.listApiKeys', bearer(minted.data.secret))
-    await server.get('/xrpc/dev.cocore.account.listApiKeys', { authorization: `Bearer ${owner.secret}x`, cookie })
-    await server.post('dev.cocore.account.createApiKey', '{"name":', { ...bearer(owner.secret), 'content-type': 'application/json' })
-    await server.get('/xrpc/dev.cocore.account.listApiKeys', { cookie })
-
+    const secrets = await exerciseKeys(server)
     const logs = server.logs()
     expect(logs).toContain('dev.cocore.account.createApiKey')
-    const token = cookie.split('=')[1] ?? ''
-    for (const leaked of [...forms(owner.secret), ...forms(minted.data.secret), ...forms(token)]) {
-      expect(logs).not.toContain(leaked)
+    for (const leaked of secrets.flatMap(forms)) expect(logs).not.toContain(leaked)
+  })
+
+  it('never reach the logs at the most verbose level either: authorization and cookie are never logged', async () => {
+    const verbose = await startTestServer({ logLevel: 'trace' })
+    try {
+      const secrets = await exerciseKeys(verbose)
+      const logs = verbose.logs()
+      expect(logs).toContain('dev.cocore.account.createApiKey')
+      expect(logs.toLowerCase()).not.toMatch(/"(authorization|cookie)"/)
+      for (const leaked of secrets.flatMap(forms)) expect(logs).not.toContain(leaked)
+    } finally {
+      await verbose.close()
     }
   })
 

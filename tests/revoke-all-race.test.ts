@@ -1,5 +1,6 @@
 import { XRPCError } from '@atproto/xrpc'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cliActor } from '../src/auth/actor.js'
 import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
 
 let server: TestServer
@@ -28,7 +29,7 @@ describe('keys revoke-all against mints in flight', () => {
 
     const minters = Array.from({ length: 12 }, mintUntilRefused)
     await new Promise((resolve) => setTimeout(resolve, 300))
-    await server.ctx.apiKeys.revokeAll(did, new Date())
+    await server.ctx.apiKeys.revokeAll(did, cliActor, new Date())
     revokedAll = true
     await Promise.all(minters)
 

@@ -1,7 +1,5 @@
 import type { HandlerContext, Params } from '@atproto/xrpc-server'
-import type { AccountAuth, AuthVerifier } from './verifier.js'
-
-type AccountAuthFn = AuthVerifier['account']
+import type { AccountAuth, AccountAuthFn } from './verifier.js'
 
 /**
  * The handler of a query (GET, no body) that authenticates itself (with `ctx.accountAuth`),

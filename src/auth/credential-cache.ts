@@ -21,6 +21,9 @@ export type CacheLookup<T> =
 /** The cache's epoch when a database read began. */
 export type FillTicket = { epoch: number }
 
+/** Lookups since start, by what they found (for the metrics' hit ratio). */
+export type CacheCounters = { hits: number; negativeHits: number; misses: number; entries: number; serving: boolean }
+
 /**
  * Verified credentials by the SHA-256 of their secret (bounded LRU with a TTL), plus a
  * smaller, shorter-lived cache of hashes the database did not know.
@@ -40,6 +43,9 @@ export class CredentialCache<T extends { id: string }> {
   private readonly keyById = new Map<string, string>()
   private epoch = 0
   private suspended = false
+  private hits = 0
+  private negativeHits = 0
+  private misses = 0
   private readonly isFeedAlive: () => boolean
 
   constructor(opts: CredentialCacheOptions) {
@@ -60,9 +66,16 @@ export class CredentialCache<T extends { id: string }> {
   lookup(cacheKey: string): CacheLookup<T> {
     if (this.isServing) {
       const value = this.known.get(cacheKey)
-      if (value) return { state: 'hit', value }
-      if (this.unknown?.get(cacheKey)) return { state: 'unknown' }
+      if (value) {
+        this.hits++
+        return { state: 'hit', value }
+      }
+      if (this.unknown?.get(cacheKey)) {
+        this.negativeHits++
+        return { state: 'unknown' }
+      }
     }
+    this.misses++
     return { state: 'miss', ticket: { epoch: this.epoch } }
   }
 
@@ -109,7 +122,7 @@ export class CredentialCache<T extends { id: string }> {
     return !this.suspended && this.isFeedAlive()
   }
 
-  get size(): number {
-    return this.known.size
+  get counters(): CacheCounters {
+    return { hits: this.hits, negativeHits: this.negativeHits, misses: this.misses, entries: this.known.size, serving: this.isServing }
   }
 }

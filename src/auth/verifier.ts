@@ -8,7 +8,7 @@ import type { DatabaseSchema } from '../db/schema.js'
 import { findSessionByHash } from '../db/sessions.js'
 import { withoutStack } from '../errors.js'
 import type { Logger } from '../logger.js'
-import { CredentialCache } from './credential-cache.js'
+import { CredentialCache, type CacheCounters } from './credential-cache.js'
 import { hashSecret, isApiKeySecret, isSessionToken, sessionCookieName } from './credentials.js'
 import { KeyUsageRecorder } from './key-usage.js'
 import { looksLikeJwt, type ServiceAuthVerifier } from './service-auth.js'
@@ -20,6 +20,12 @@ export type Credentials =
   | { type: 'serviceAuth'; did: string }
 
 export type AccountAuth = { credentials: Credentials }
+
+/** A verifier as xrpc-server's `auth` option takes it. */
+export type AccountAuthFn = (ctx: Pick<MethodAuthContext, 'req' | 'res'>) => Promise<AccountAuth>
+
+/** The kind of credential a request presents, valid or not; `none` when it sends none. */
+export type PresentedCredentialKind = Credentials['type'] | 'none'
 
 /** What verification needs to know of a key; cached, so kept small. */
 type KnownKey = { id: string; did: string; prefix: string; expiresAt: Date | null; revokedAt: Date | null; lastUsedAt: Date | null }
@@ -77,7 +83,7 @@ export class AuthVerifier {
   }
 
   /** Arrow function so it can be handed to xrpc-server as `auth: ctx.authVerifier.account`. */
-  account = async ({ req, res }: Pick<MethodAuthContext, 'req' | 'res'>): Promise<AccountAuth> => {
+  account: AccountAuthFn = async ({ req, res }) => {
     // Responses depend on the credential: never let a shared cache keep or mix them.
     res.setHeader('Cache-Control', 'private')
     res.setHeader('Vary', 'Authorization, Cookie')
@@ -118,8 +124,9 @@ export class AuthVerifier {
     this.sessionCache?.resume()
   }
 
-  get cacheStats() {
-    return { keys: this.keyCache?.size ?? 0, sessions: this.sessionCache?.size ?? 0, serving: this.keyCache?.isServing ?? false }
+  /** The caches' counters (undefined with KEY_CACHE=off), for the metrics. */
+  get cacheCounters(): { key: CacheCounters | undefined; session: CacheCounters | undefined } {
+    return { key: this.keyCache?.counters, session: this.sessionCache?.counters }
   }
 
   /** Writes pending `lastUsedAt` updates (graceful shutdown). */
@@ -192,6 +199,18 @@ async function readThrough<T extends { id: string }>(
   const value = await read()
   cache.fill(cacheKey, value, cached.ticket)
   return value
+}
+
+/**
+ * Which credential a request presents, by the rules verifyHeaders follows (the bearer
+ * first, then the cookie), without checking it: for metrics and the audit trail.
+ */
+export function presentedCredentialKind(headers: { authorization?: string; cookie?: string }): PresentedCredentialKind {
+  if (headers.authorization !== undefined) {
+    const token = /^Bearer +(\S+)/i.exec(headers.authorization)?.[1]
+    return token !== undefined && looksLikeJwt(token) ? 'serviceAuth' : 'apiKey'
+  }
+  return readSessionCookie(headers.cookie) !== undefined ? 'session' : 'none'
 }
 
 function readSessionCookie(header: string | undefined): string | undefined {

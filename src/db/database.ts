@@ -9,9 +9,14 @@ import { lockDataDir } from './data-dir-lock.js'
 import { migrateToLatest } from './migrate.js'
 import { BoundedClient, connectTimeoutMs, queryTimeoutMs } from './unavailable.js'
 
+/** The Postgres pool's connections now (for the metrics). */
+export type PoolStats = { total: number; idle: number; waiting: number; max: number }
+
 export type Database = {
   db: Kysely<DatabaseSchema>
   kind: 'postgres' | 'embedded'
+  /** Undefined on the embedded database: one connection, no pool. */
+  poolStats(): PoolStats | undefined
   /** Answers when the database can run a query; throws otherwise. */
   ping(): Promise<void>
   close(): Promise<void>
@@ -47,9 +52,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 }
 
 function openPostgres(connectionString: string, logger: Logger): Database {
+  const max = 10
   const pool = new pg.Pool({
     connectionString,
-    max: 10,
+    max,
     // Fail fast instead of hanging when the database is unreachable (see unavailable.ts).
     Client: BoundedClient,
     connectionTimeoutMillis: connectTimeoutMs,
@@ -63,6 +69,7 @@ function openPostgres(connectionString: string, logger: Logger): Database {
   return {
     db,
     kind: 'postgres',
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max }),
     ping: () => pingWith(db),
     close: () => db.destroy(),
   }
@@ -77,6 +84,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     return {
       db,
       kind: 'embedded',
+      poolStats: () => undefined,
       ping: () => pingWith(db),
       async close() {
         try {

@@ -1,4 +1,4 @@
-import type { ColumnType, Insertable, Selectable } from 'kysely'
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
 
 /** Timestamps are `timestamptz`: read as Date, written as Date. */
 type Timestamp = ColumnType<Date, Date, Date>
@@ -39,13 +39,47 @@ export interface ServiceAuthJtiTable {
   expires_at: Timestamp
 }
 
+/** What an audit row records. */
+export type AuditEventName = 'key.created' | 'key.revoked' | 'key.deleted' | 'auth.failed'
+
+/** The credential an audited request presented: `none` when it sent none at all. */
+export type AuditCredentialKind = KeyCreator | 'none'
+
+/**
+ * The append-only audit trail (no UPDATE, no TRUNCATE: see its migration). Never the
+ * secret or its hash: a key appears by id only.
+ */
+export interface AuditEventTable {
+  id: Generated<string>
+  /** When it happened; for an `auth.failed` aggregate, the last failure it counts. */
+  at: Timestamp
+  event: AuditEventName
+  /** The account acted on; null for a failed authentication (no account was proven). */
+  did: string | null
+  /** The DID the credential proved; null for the operator's CLI and for failures. */
+  actor_did: string | null
+  credential_kind: AuditCredentialKind
+  /** The id of the key or session used, when there is one of ours. */
+  credential_id: string | null
+  /** The key created, revoked or deleted. */
+  key_id: string | null
+  client_ip: string | null
+  user_agent: string | null
+  /** Failures this row aggregates (1 for a key event). */
+  count: ColumnType<number, number | undefined, never>
+  /** For an `auth.failed` aggregate: the first failure it counts. */
+  first_at: Timestamp | null
+}
+
 export interface DatabaseSchema {
   api_key: ApiKeyTable
   session: SessionTable
   service_auth_jti: ServiceAuthJtiTable
+  audit_event: AuditEventTable
 }
 
 export type ApiKeyRow = Selectable<ApiKeyTable>
 export type NewApiKey = Insertable<ApiKeyTable>
 export type SessionRow = Selectable<SessionTable>
 export type NewSession = Insertable<SessionTable>
+export type NewAuditEvent = Insertable<AuditEventTable>

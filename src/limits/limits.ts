@@ -1,5 +1,5 @@
 import { AuthRequiredError, ResponseType, XRPCError, type MethodAuthContext } from '@atproto/xrpc-server'
-import type { AccountAuth } from '../auth/verifier.js'
+import type { AccountAuthFn } from '../auth/verifier.js'
 import { withoutStack } from '../errors.js'
 import { setRateLimitHeaders, WindowLimiter } from './window-limiter.js'
 
@@ -9,8 +9,6 @@ export type LimitsConfig = {
   /** createApiKey calls per account per minute; 0: no limit. */
   createKeyPerMinute: number
 }
-
-type AccountAuthFn = (ctx: Pick<MethodAuthContext, 'req' | 'res'>) => Promise<AccountAuth>
 
 const rateLimited = (message: string) =>
   withoutStack(() => new XRPCError(ResponseType.RateLimitExceeded, message, 'RateLimitExceeded'))

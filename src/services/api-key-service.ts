@@ -2,12 +2,15 @@ import { isValidDatetime } from '@atproto/syntax'
 import { AuthRequiredError, InvalidRequestError } from '@atproto/xrpc-server'
 import type { Kysely } from 'kysely'
 import { v7 as uuidv7, validate as isUuid } from 'uuid'
+import { keyAuditEvent } from '../audit/audit-trail.js'
+import type { Actor } from '../auth/actor.js'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../auth/credentials.js'
 import { lockAccount } from '../db/account-lock.js'
+import { insertAuditEvents } from '../db/audit-events.js'
 import { countLiveKeys, deleteKey, insertKey, isKeyLive, listKeysByDid, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
 import { isSessionLive } from '../db/sessions.js'
 import type { CredentialKind } from '../db/credential-events.js'
-import type { DatabaseSchema, KeyCreator } from '../db/schema.js'
+import type { DatabaseSchema } from '../db/schema.js'
 import type { ApiKeyView } from '../lexicon/types/dev/cocore/account/defs.js'
 import type { OutputSchema as CreatedApiKey } from '../lexicon/types/dev/cocore/account/createApiKey.js'
 
@@ -16,17 +19,18 @@ type Db = Kysely<DatabaseSchema>
 /** Told of every credential this process revokes or deletes, to forget it at once. */
 export type CredentialInvalidator = { invalidate(kind: CredentialKind, id: string): void }
 
-/** The credential that minted a key: a session, another key, or the operator's CLI. */
-export type KeyCreatedBy = { kind: KeyCreator; id?: string }
-
 export type NewKeyRequest = {
   did: string
   name: string
   expiresAt?: Date
-  createdBy: KeyCreatedBy
+  /** The credential that mints it (recorded on the key) and where the request came from. */
+  createdBy: Actor
 }
 
-/** Minting, listing, revoking and deleting keys: shared by the XRPC methods and the CLI. */
+/**
+ * Minting, listing, revoking and deleting keys: shared by the XRPC methods and the CLI.
+ * Every change writes its audit row in its own transaction: no change without its row.
+ */
 export class ApiKeyService {
   constructor(
     private readonly db: Db,
@@ -56,7 +60,7 @@ export class ApiKeyService {
           'KeyLimitReached',
         )
       }
-      return insertKey(tx, {
+      const record = await insertKey(tx, {
         id: uuidv7(),
         did: request.did,
         name: request.name,
@@ -69,6 +73,8 @@ export class ApiKeyService {
         created_by_kind: request.createdBy.kind,
         created_by_id: request.createdBy.id ?? null,
       })
+      await insertAuditEvents(tx, [keyAuditEvent('key.created', request.did, record.id, request.createdBy, now)])
+      return record
     })
     return { key: toApiKeyView(record), secret }
   }
@@ -78,23 +84,37 @@ export class ApiKeyService {
   }
 
   /** An id that is not a UUID cannot name a key: answer false without asking the database. */
-  async revoke(did: string, id: string, now: Date): Promise<boolean> {
+  async revoke(did: string, id: string, actor: Actor, now: Date): Promise<boolean> {
     if (!isUuid(id)) return false
-    const revoked = await this.exclusively(did, (tx) => revokeKey(tx, did, id.toLowerCase(), now))
-    if (revoked) this.invalidator.invalidate('key', id.toLowerCase())
+    const keyId = id.toLowerCase()
+    const revoked = await this.exclusively(did, async (tx) => {
+      if (!(await revokeKey(tx, did, keyId, now))) return false
+      await insertAuditEvents(tx, [keyAuditEvent('key.revoked', did, keyId, actor, now)])
+      return true
+    })
+    if (revoked) this.invalidator.invalidate('key', keyId)
     return revoked
   }
 
-  async delete(did: string, id: string): Promise<boolean> {
+  async delete(did: string, id: string, actor: Actor, now: Date): Promise<boolean> {
     if (!isUuid(id)) return false
-    const deleted = await this.exclusively(did, (tx) => deleteKey(tx, did, id.toLowerCase()))
-    if (deleted) this.invalidator.invalidate('key', id.toLowerCase())
+    const keyId = id.toLowerCase()
+    const deleted = await this.exclusively(did, async (tx) => {
+      if (!(await deleteKey(tx, did, keyId))) return false
+      await insertAuditEvents(tx, [keyAuditEvent('key.deleted', did, keyId, actor, now)])
+      return true
+    })
+    if (deleted) this.invalidator.invalidate('key', keyId)
     return deleted
   }
 
   /** Revokes every live key of the account (the incident button); returns how many. */
-  async revokeAll(did: string, now: Date): Promise<number> {
-    const ids = await this.exclusively(did, (tx) => revokeAllKeys(tx, did, now))
+  async revokeAll(did: string, actor: Actor, now: Date): Promise<number> {
+    const ids = await this.exclusively(did, async (tx) => {
+      const revoked = await revokeAllKeys(tx, did, now)
+      await insertAuditEvents(tx, revoked.map((keyId) => keyAuditEvent('key.revoked', did, keyId, actor, now)))
+      return revoked
+    })
     for (const id of ids) this.invalidator.invalidate('key', id)
     return ids.length
   }
@@ -108,7 +128,7 @@ export class ApiKeyService {
   }
 }
 
-async function isCreatorLive(tx: Db, creator: KeyCreatedBy, now: Date): Promise<boolean> {
+async function isCreatorLive(tx: Db, creator: Actor, now: Date): Promise<boolean> {
   if (creator.kind === 'cli' || creator.id === undefined) return true
   return creator.kind === 'apiKey' ? isKeyLive(tx, creator.id, now) : isSessionLive(tx, creator.id, now)
 }

@@ -26,6 +26,9 @@ export type TestServerOptions = {
   maxLiveKeysPerAccount?: number
   limits?: Partial<LimitsConfig>
   trustProxy?: Config['trustProxy']
+  auditRetentionDays?: number
+  metricsToken?: string
+  logLevel?: Config['logLevel']
 }
 
 /**
@@ -41,12 +44,14 @@ export async function startTestServer(opts: TestServerOptions = {}) {
     databaseUrl: opts.databaseUrl ?? databaseUrl,
     dataDir,
     lastUsedIntervalSeconds: opts.lastUsedIntervalSeconds ?? 60,
-    logLevel: 'info',
+    logLevel: opts.logLevel ?? 'info',
     version: 'test',
     keyCache: { ...defaultKeyCacheConfig, ...opts.keyCache },
     maxLiveKeysPerAccount: opts.maxLiveKeysPerAccount ?? 100,
     limits: { authFailuresPerMinute: 200, createKeyPerMinute: 200, ...opts.limits },
     trustProxy: opts.trustProxy ?? false,
+    auditRetentionDays: opts.auditRetentionDays ?? 365,
+    metricsToken: opts.metricsToken,
     identity: { publicUrl: undefined, serviceDid: undefined, plcUrl: 'https://plc.directory', lexiconAuthorityDid: undefined, ...opts.identity },
   }
   const logLines: string[] = []

@@ -1,14 +1,14 @@
+import { actorOf } from '../../../../auth/actor.js'
 import type { AppContext } from '../../../../context.js'
 import type { Server } from '../../../../lexicon/index.js'
 import { checkKeyName, parseExpiresAt } from '../../../../services/api-key-service.js'
-import { keyCreatorOf } from '../../../../auth/key-creator.js'
 
 export default function (server: Server, ctx: AppContext) {
   server.dev.cocore.account.createApiKey({
     auth: ctx.accountAuth,
     // A name (100 bytes) and a datetime: anything near this size is not a real request.
     opts: { jsonLimit: 4 * 1024 },
-    handler: async ({ auth, input, res }) => {
+    handler: async ({ auth, input, req, res }) => {
       ctx.limits.countCreate(auth.credentials.did, res)
       const now = new Date()
       const created = await ctx.apiKeys.create(
@@ -16,7 +16,7 @@ export default function (server: Server, ctx: AppContext) {
           did: auth.credentials.did,
           name: checkKeyName(input.body.name),
           expiresAt: parseExpiresAt(input.body.expiresAt, now),
-          createdBy: keyCreatorOf(auth.credentials),
+          createdBy: actorOf(auth.credentials, req),
         },
         now,
       )

@@ -1,3 +1,4 @@
+import { actorOf } from '../../../../auth/actor.js'
 import type { AppContext } from '../../../../context.js'
 import type { Server } from '../../../../lexicon/index.js'
 
@@ -6,9 +7,9 @@ export default function (server: Server, ctx: AppContext) {
     auth: ctx.accountAuth,
     // An id (200 bytes at most).
     opts: { jsonLimit: 1024 },
-    handler: async ({ auth, input }) => ({
+    handler: async ({ auth, input, req }) => ({
       encoding: 'application/json',
-      body: { revoked: await ctx.apiKeys.revoke(auth.credentials.did, input.body.id, new Date()) },
+      body: { revoked: await ctx.apiKeys.revoke(auth.credentials.did, input.body.id, actorOf(auth.credentials, req), new Date()) },
     }),
   })
 }

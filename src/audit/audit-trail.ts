@@ -1,0 +1,148 @@
+import type { Kysely } from 'kysely'
+import type { Actor, RequestOrigin } from '../auth/actor.js'
+import { deleteAuditEventsBefore, insertAuditEvents } from '../db/audit-events.js'
+import type { AuditCredentialKind, DatabaseSchema, NewAuditEvent } from '../db/schema.js'
+import type { Logger } from '../logger.js'
+
+type KeyEventName = 'key.created' | 'key.revoked' | 'key.deleted'
+
+/** The audit row of a change to one key; written in the change's own transaction. */
+export function keyAuditEvent(event: KeyEventName, did: string, keyId: string, actor: Actor, at: Date): NewAuditEvent {
+  return {
+    at,
+    event,
+    did,
+    actor_did: actor.did ?? null,
+    credential_kind: actor.kind,
+    credential_id: actor.id ?? null,
+    key_id: keyId,
+    client_ip: actor.origin?.ip ?? null,
+    user_agent: actor.origin?.userAgent ?? null,
+  }
+}
+
+export type AuditTrailOptions = {
+  /** AUDIT_RETENTION_DAYS: rows older than this are swept; 0 keeps them forever. */
+  retentionDays: number
+  /** How often aggregated authentication failures are written. */
+  failureFlushMs?: number
+  /** How often the retention sweep runs. */
+  sweepIntervalMs?: number
+}
+
+type FailureBucket = { kind: AuditCredentialKind; origin: RequestOrigin; count: number; firstAt: Date; lastAt: Date }
+
+/**
+ * Distinct (address, kind, user agent) buckets held between flushes. A flood from many
+ * addresses flushes early instead of growing memory without bound.
+ */
+const maxFailureBuckets = 10_000
+
+/**
+ * The audit trail's background half: failed authentications, aggregated in memory per
+ * client address, credential kind and user agent and written as one row per bucket every
+ * flush period (a flood of guesses must not become a flood of inserts), and the retention
+ * sweep. Key events are written by ApiKeyService inside the change's transaction.
+ */
+export class AuditTrail {
+  private failures = new Map<string, FailureBucket>()
+  private timers: NodeJS.Timeout[] = []
+  private flushing: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly db: Kysely<DatabaseSchema>,
+    private readonly logger: Logger,
+    private readonly opts: AuditTrailOptions,
+  ) {}
+
+  /** Starts the periodic flush and sweep (servers only; the CLI writes key events alone). */
+  start(): void {
+    if (this.timers.length > 0) return
+    const flush = setInterval(() => void this.flush(), this.opts.failureFlushMs ?? 10_000)
+    const sweep = setInterval(() => void this.sweep(new Date()), this.opts.sweepIntervalMs ?? 3_600_000)
+    this.timers = [flush, sweep]
+    for (const timer of this.timers) timer.unref()
+    void this.sweep(new Date())
+  }
+
+  /** Counts one failed (or rate-limited) authentication. */
+  recordAuthFailure(kind: AuditCredentialKind, origin: RequestOrigin, at: Date): void {
+    const bucketKey = `${kind}\u0000${origin.ip ?? ''}\u0000${origin.userAgent ?? ''}`
+    const bucket = this.failures.get(bucketKey)
+    if (bucket) {
+      bucket.count++
+      bucket.lastAt = at
+      return
+    }
+    this.failures.set(bucketKey, { kind, origin, count: 1, firstAt: at, lastAt: at })
+    if (this.failures.size >= maxFailureBuckets) void this.flush()
+  }
+
+  /** Writes the aggregated failures; on a database error they are kept for the next flush. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.writeFailures())
+    return this.flushing
+  }
+
+  /** Removes rows older than the retention period; returns how many (0 when kept forever). */
+  async sweep(now: Date): Promise<number> {
+    if (this.opts.retentionDays === 0) return 0
+    const cutoff = new Date(now.getTime() - this.opts.retentionDays * 86_400_000)
+    try {
+      const removed = await deleteAuditEventsBefore(this.db, cutoff)
+      if (removed > 0) this.logger.info({ removed, cutoff }, 'audit trail: removed rows past retention')
+      return removed
+    } catch (err) {
+      this.logger.warn({ err: { message: (err as Error).message } }, 'audit trail: retention sweep failed; will retry')
+      return 0
+    }
+  }
+
+  /** Stops the timers and writes what is pending (graceful shutdown). */
+  async close(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer)
+    this.timers = []
+    await this.flush()
+  }
+
+  private async writeFailures(): Promise<void> {
+    if (this.failures.size === 0) return
+    const pending = this.failures
+    this.failures = new Map()
+    try {
+      await insertAuditEvents(this.db, [...pending.values()].map(toFailureEvent))
+    } catch (err) {
+      this.logger.warn({ err: { message: (err as Error).message } }, 'audit trail: could not write failed authentications; will retry')
+      this.restore(pending)
+    }
+  }
+
+  /** Puts unwritten buckets back, merged with any counted since, within the bound. */
+  private restore(pending: Map<string, FailureBucket>): void {
+    for (const [bucketKey, bucket] of pending) {
+      const newer = this.failures.get(bucketKey)
+      if (newer) {
+        newer.count += bucket.count
+        newer.firstAt = bucket.firstAt
+      } else if (this.failures.size < maxFailureBuckets) {
+        this.failures.set(bucketKey, bucket)
+      }
+    }
+  }
+}
+
+function toFailureEvent(bucket: FailureBucket): NewAuditEvent {
+  return {
+    at: bucket.lastAt,
+    first_at: bucket.firstAt,
+    event: 'auth.failed',
+    did: null,
+    actor_did: null,
+    credential_kind: bucket.kind,
+    credential_id: null,
+    key_id: null,
+    client_ip: bucket.origin.ip ?? null,
+    user_agent: bucket.origin.userAgent ?? null,
+    count: bucket.count,
+  }
+}

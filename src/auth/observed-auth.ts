@@ -1,0 +1,35 @@
+import { AuthRequiredError, ResponseType, XRPCError } from '@atproto/xrpc-server'
+import type { IncomingMessage } from 'node:http'
+import { presentedCredentialKind, type AccountAuthFn, type PresentedCredentialKind } from './verifier.js'
+
+/** How one authentication ended. `error`: neither yes nor no (the database was unreachable). */
+export type AuthOutcome = 'success' | 'failure' | 'rate_limited' | 'error'
+
+export type AuthObservation = { kind: PresentedCredentialKind; outcome: AuthOutcome }
+
+export type AuthObserver = (observation: AuthObservation, req: IncomingMessage & { ip?: string }) => void
+
+/**
+ * Wraps the verifier so that every authentication is reported once, with the kind of
+ * credential presented and its outcome (the metrics count them, the audit trail keeps the
+ * failures). The result or error passes through unchanged.
+ */
+export function observeAuth(verify: AccountAuthFn, observe: AuthObserver): AccountAuthFn {
+  return async (ctx) => {
+    let auth
+    try {
+      auth = await verify(ctx)
+    } catch (err) {
+      observe({ kind: presentedCredentialKind(ctx.req.headers), outcome: outcomeOf(err) }, ctx.req)
+      throw err
+    }
+    observe({ kind: auth.credentials.type, outcome: 'success' }, ctx.req)
+    return auth
+  }
+}
+
+function outcomeOf(err: unknown): AuthOutcome {
+  if (err instanceof AuthRequiredError) return 'failure'
+  if (err instanceof XRPCError && err.type === ResponseType.RateLimitExceeded) return 'rate_limited'
+  return 'error'
+}

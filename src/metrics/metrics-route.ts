@@ -1,0 +1,26 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { RequestHandler } from 'express'
+import type { ServiceMetrics } from './service-metrics.js'
+
+const digest = (value: string) => createHash('sha256').update(value).digest()
+
+/**
+ * `GET /metrics` in Prometheus text. With METRICS_TOKEN set, only `Authorization: Bearer
+ * <token>` may read it (compared in constant time, through digests of equal length).
+ */
+export function metricsRoute(metrics: ServiceMetrics, token: string | undefined): RequestHandler {
+  const expected = token === undefined ? undefined : digest(token)
+  return async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store')
+    if (expected) {
+      const presented = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1]
+      if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
+        res.setHeader('WWW-Authenticate', 'Bearer')
+        res.status(401).json({ error: 'AuthRequired', message: 'The metrics need "Authorization: Bearer <METRICS_TOKEN>"' })
+        return
+      }
+    }
+    res.setHeader('Content-Type', metrics.registry.contentType)
+    res.end(await metrics.registry.metrics())
+  }
+}

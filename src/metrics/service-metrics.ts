@@ -1,0 +1,136 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { CacheCounters } from '../auth/credential-cache.js'
+import type { AuthObservation } from '../auth/observed-auth.js'
+import type { PoolStats } from '../db/database.js'
+
+/** What the metrics read when scraped, rather than being told on every request. */
+export type MetricSources = {
+  cacheCounters: () => { key: CacheCounters | undefined; session: CacheCounters | undefined }
+  /** Undefined on the embedded database, which has no pool. */
+  poolStats: () => PoolStats | undefined
+}
+
+/** Request latency buckets, in seconds: a cached verification is about a millisecond. */
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+
+/**
+ * The service's Prometheus metrics, in a registry of its own (several servers may share a
+ * process, as in the tests). Counters on the request path are plain increments; the cache
+ * and pool figures are read at scrape time.
+ */
+export class ServiceMetrics {
+  readonly registry = new Registry()
+  private readonly requests: Counter<'method' | 'status'>
+  private readonly latency: Histogram<'method'>
+  private readonly authOutcomes: Counter<'kind' | 'outcome'>
+
+  constructor(sources: MetricSources) {
+    const registers = [this.registry]
+    this.requests = new Counter({
+      name: 'cocore_http_requests_total',
+      help: 'HTTP requests answered, by XRPC method (or route) and status code',
+      labelNames: ['method', 'status'],
+      registers,
+    })
+    this.latency = new Histogram({
+      name: 'cocore_http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, by XRPC method (or route)',
+      labelNames: ['method'],
+      buckets: latencyBuckets,
+      registers,
+    })
+    this.authOutcomes = new Counter({
+      name: 'cocore_auth_outcomes_total',
+      help: 'Authentications by credential kind presented and outcome (success, failure, rate_limited, error)',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    })
+    registerCacheMetrics(registers, sources.cacheCounters)
+    registerPoolMetrics(registers, sources.poolStats)
+    collectDefaultMetrics({ register: this.registry, prefix: 'cocore_' })
+  }
+
+  observeRequest(method: string, status: number, seconds: number): void {
+    this.requests.inc({ method, status })
+    this.latency.observe({ method }, seconds)
+  }
+
+  countAuth(observation: AuthObservation): void {
+    this.authOutcomes.inc(observation)
+  }
+}
+
+function registerCacheMetrics(registers: Registry[], read: MetricSources['cacheCounters']): void {
+  const caches = () => Object.entries(read()).filter((entry): entry is [string, CacheCounters] => entry[1] !== undefined)
+  new Counter({
+    name: 'cocore_credential_cache_lookups_total',
+    help: 'Credential cache lookups by cache (key, session) and result (hit, negative_hit, miss)',
+    labelNames: ['cache', 'result'],
+    registers,
+    collect() {
+      this.reset()
+      for (const [cache, counters] of caches()) {
+        this.inc({ cache, result: 'hit' }, counters.hits)
+        this.inc({ cache, result: 'negative_hit' }, counters.negativeHits)
+        this.inc({ cache, result: 'miss' }, counters.misses)
+      }
+    },
+  })
+  new Gauge({
+    name: 'cocore_credential_cache_hit_ratio',
+    help: 'Share of credential lookups answered by the cache (hits and negative hits) since start',
+    labelNames: ['cache'],
+    registers,
+    collect() {
+      for (const [cache, counters] of caches()) {
+        const answered = counters.hits + counters.negativeHits
+        const total = answered + counters.misses
+        this.set({ cache }, total === 0 ? 0 : answered / total)
+      }
+    },
+  })
+  new Gauge({
+    name: 'cocore_credential_cache_entries',
+    help: 'Credentials held in the cache',
+    labelNames: ['cache'],
+    registers,
+    collect() {
+      for (const [cache, counters] of caches()) this.set({ cache }, counters.entries)
+    },
+  })
+  new Gauge({
+    name: 'cocore_credential_cache_serving',
+    help: '1 while the cache may answer (its invalidation feed is alive), 0 while it is suspended',
+    labelNames: ['cache'],
+    registers,
+    collect() {
+      for (const [cache, counters] of caches()) this.set({ cache }, counters.serving ? 1 : 0)
+    },
+  })
+}
+
+function registerPoolMetrics(registers: Registry[], read: MetricSources['poolStats']): void {
+  new Gauge({
+    name: 'cocore_db_pool_connections',
+    help: 'Postgres pool connections by state (total, idle, in_use) and queries waiting for one (waiting)',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const stats = read()
+      if (!stats) return
+      this.set({ state: 'total' }, stats.total)
+      this.set({ state: 'idle' }, stats.idle)
+      this.set({ state: 'in_use' }, stats.total - stats.idle)
+      this.set({ state: 'waiting' }, stats.waiting)
+    },
+  })
+  new Gauge({
+    name: 'cocore_db_pool_max_connections',
+    help: 'The most connections the Postgres pool opens',
+    registers,
+    collect() {
+      const stats = read()
+      if (stats) this.set(stats.max)
+    },
+  })
+}

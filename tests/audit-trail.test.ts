@@ -1,0 +1,160 @@
+import { createHash } from 'node:crypto'
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AuditTrail } from '../src/audit/audit-trail.js'
+import { cliActor } from '../src/auth/actor.js'
+import { insertAuditEvents } from '../src/db/audit-events.js'
+import { createLogger } from '../src/logger.js'
+import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startTestServer()
+})
+afterAll(() => server.close())
+
+const userAgent = { 'user-agent': 'audit-test/1.0' }
+const json = { 'content-type': 'application/json' }
+
+const auditRows = (filter: { did?: string; userAgent?: string }) => {
+  let query = server.ctx.db.selectFrom('audit_event').selectAll().orderBy('id')
+  if (filter.did) query = query.where('did', '=', filter.did)
+  if (filter.userAgent) query = query.where('user_agent', '=', filter.userAgent)
+  return query.execute()
+}
+
+/** Every way a secret could be written down: as sent, as its SHA-256 in hex or base64. */
+function expectNoTraceOf(rows: unknown[], secret: string) {
+  const text = JSON.stringify(rows)
+  const hash = createHash('sha256').update(secret).digest()
+  for (const form of [secret, hash.toString('hex'), hash.toString('base64'), hash.toString('base64url')]) {
+    expect(text).not.toContain(form)
+  }
+}
+
+describe('the audit trail of key changes', () => {
+  it('records a key created with an API key: actor, credential, key, address, user agent, time', async () => {
+    const { did, owner } = await server.newAccount()
+    const before = Date.now()
+    const res = await server.post('dev.cocore.account.createApiKey', '{"name":"ci"}', { ...bearer(owner.secret), ...json, ...userAgent })
+    expect(res.status).toBe(200)
+    const created = (await res.json()) as { key: { id: string }; secret: string }
+
+    const rows = await auditRows({ did })
+    const row = rows.find((r) => r.key_id === created.key.id)
+    expect(row).toMatchObject({
+      event: 'key.created',
+      did,
+      actor_did: did,
+      credential_kind: 'apiKey',
+      credential_id: owner.key.id,
+      client_ip: expect.stringMatching(/127\.0\.0\.1$/),
+      user_agent: 'audit-test/1.0',
+      count: 1,
+    })
+    expect(row!.at.getTime()).toBeGreaterThanOrEqual(before - 1000)
+    expectNoTraceOf(rows, created.secret)
+    expectNoTraceOf(rows, owner.secret)
+  })
+
+  it('records the session that revokes and deletes a key, and nothing for a change that did not happen', async () => {
+    const { did, owner } = await server.newAccount()
+    const cookie = { cookie: await server.sessionCookie(did), ...json, ...userAgent }
+    const sessionId = (await server.ctx.db.selectFrom('session').select('id').where('did', '=', did).executeTakeFirstOrThrow()).id
+
+    const revoke = (id: string) => server.post('dev.cocore.account.revokeApiKey', JSON.stringify({ id }), cookie)
+    expect(await (await revoke(owner.key.id)).json()).toEqual({ revoked: true })
+    expect(await (await revoke(owner.key.id)).json()).toEqual({ revoked: false })
+    const del = (id: string) => server.post('dev.cocore.account.deleteApiKey', JSON.stringify({ id }), cookie)
+    expect(await (await del(owner.key.id)).json()).toEqual({ deleted: true })
+    expect(await (await del(owner.key.id)).json()).toEqual({ deleted: false })
+
+    const rows = await auditRows({ did })
+    expect(rows.map((r) => r.event)).toEqual(['key.created', 'key.revoked', 'key.deleted'])
+    for (const row of rows.slice(1)) {
+      expect(row).toMatchObject({ key_id: owner.key.id, actor_did: did, credential_kind: 'session', credential_id: sessionId })
+    }
+    // The key was minted by the test (as the CLI does): no actor DID, no address.
+    expect(rows[0]).toMatchObject({ credential_kind: 'cli', actor_did: null, client_ip: null, user_agent: null })
+  })
+
+  it("records one row per key the operator's revoke-all revoked", async () => {
+    const { did, owner } = await server.newAccount()
+    const second = await server.createKey(did)
+    await server.ctx.apiKeys.revokeAll(did, cliActor, new Date())
+
+    const revoked = (await auditRows({ did })).filter((r) => r.event === 'key.revoked')
+    expect(revoked.map((r) => r.key_id).sort()).toEqual([owner.key.id, second.key.id].sort())
+    for (const row of revoked) expect(row).toMatchObject({ credential_kind: 'cli', actor_did: null, credential_id: null })
+  })
+
+  it('keeps the rows: an UPDATE or TRUNCATE of the trail is refused', async () => {
+    const { did } = await server.newAccount()
+    await expect(server.ctx.db.updateTable('audit_event').set({ user_agent: 'forged' }).where('did', '=', did).execute()).rejects.toThrow(
+      /append-only/,
+    )
+    await expect(sql`truncate audit_event`.execute(server.ctx.db)).rejects.toThrow(/append-only/)
+    await expect(server.ctx.db.deleteFrom('audit_event').where('did', '=', 'did:plc:nobody').execute()).resolves.toBeDefined()
+    expect(await auditRows({ did })).toHaveLength(1)
+  })
+})
+
+describe('the audit trail of failed authentications', () => {
+  it('aggregates failures per address, credential kind and user agent, without the credential', async () => {
+    const agent = `guesser/${Math.random().toString(36).slice(2)}`
+    const guesses = Array.from({ length: 5 }, (_, i) => `cocore-${String(i).padStart(43, 'G')}`)
+    for (const guess of guesses) {
+      expect((await server.get('/xrpc/dev.cocore.account.listApiKeys', { ...bearer(guess), 'user-agent': agent })).status).toBe(401)
+    }
+    for (let i = 0; i < 2; i++) {
+      expect((await server.get('/xrpc/dev.cocore.account.getSession', { 'user-agent': agent })).status).toBe(401)
+    }
+    const garbageCookie = 'cocore_session=not-a-session-token'
+    expect((await server.get('/xrpc/dev.cocore.account.getSession', { cookie: garbageCookie, 'user-agent': agent })).status).toBe(401)
+    await server.ctx.audit.flush()
+
+    const rows = await auditRows({ userAgent: agent })
+    const byKind = Object.fromEntries(rows.map((r) => [r.credential_kind, r]))
+    expect(rows.every((r) => r.event === 'auth.failed' && r.did === null && r.key_id === null)).toBe(true)
+    expect(byKind.apiKey).toMatchObject({ count: 5, client_ip: expect.stringMatching(/127\.0\.0\.1$/) })
+    expect(byKind.none).toMatchObject({ count: 2 })
+    expect(byKind.session).toMatchObject({ count: 1 })
+    expect(byKind.apiKey!.first_at!.getTime()).toBeLessThanOrEqual(byKind.apiKey!.at.getTime())
+    for (const guess of guesses) expectNoTraceOf(rows, guess)
+    expectNoTraceOf(rows, 'not-a-session-token')
+  })
+
+  it('writes nothing for a successful authentication', async () => {
+    const { owner } = await server.newAccount()
+    const agent = `honest/${Math.random().toString(36).slice(2)}`
+    expect((await server.get('/xrpc/dev.cocore.account.getSession', { ...bearer(owner.secret), 'user-agent': agent })).status).toBe(200)
+    await server.ctx.audit.flush()
+    expect(await auditRows({ userAgent: agent })).toEqual([])
+  })
+})
+
+describe('AUDIT_RETENTION_DAYS', () => {
+  const day = 86_400_000
+  const oldEvent = (did: string, ageDays: number) => ({
+    at: new Date(Date.now() - ageDays * day),
+    event: 'key.revoked' as const,
+    did,
+    credential_kind: 'cli' as const,
+  })
+  const logger = createLogger('silent')
+
+  it('sweeps the rows older than the retention period and keeps the rest', async () => {
+    const did = server.newDid()
+    await insertAuditEvents(server.ctx.db, [oldEvent(did, 400), oldEvent(did, 31), oldEvent(did, 1)])
+    const trail = new AuditTrail(server.ctx.db, logger, { retentionDays: 30 })
+    expect(await trail.sweep(new Date())).toBeGreaterThanOrEqual(2)
+    expect((await auditRows({ did })).map((r) => Math.round((Date.now() - r.at.getTime()) / day))).toEqual([1])
+  })
+
+  it('keeps everything when set to 0', async () => {
+    const did = server.newDid()
+    await insertAuditEvents(server.ctx.db, [oldEvent(did, 4000)])
+    expect(await new AuditTrail(server.ctx.db, logger, { retentionDays: 0 }).sweep(new Date())).toBe(0)
+    expect(await auditRows({ did })).toHaveLength(1)
+  })
+})

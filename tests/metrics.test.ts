@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bearer, onPostgres, startTestServer, type TestServer } from './_util/test-server.js'
+
+/** The value of one sample line, e.g. `name{a="b"} 3`; undefined when absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `))
+  return line === undefined ? undefined : Number(line.slice(series.length + 1))
+}
+
+describe('GET /metrics without METRICS_TOKEN', () => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startTestServer()
+  })
+  afterAll(() => server.close())
+
+  const scrape = async () => {
+    const res = await server.get('/metrics')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
+    return res.text()
+  }
+
+  it('counts requests by XRPC method and status, with their latency', async () => {
+    const { owner } = await server.newAccount()
+    for (let i = 0; i < 3; i++) await server.get('/xrpc/dev.cocore.account.getSession', bearer(owner.secret))
+    await server.get('/xrpc/dev.cocore.account.getSession')
+    const text = await scrape()
+
+    expect(sample(text, 'cocore_http_requests_total{method="dev.cocore.account.getSession",status="200"}')).toBe(3)
+    expect(sample(text, 'cocore_http_requests_total{method="dev.cocore.account.getSession",status="401"}')).toBe(1)
+    expect(sample(text, 'cocore_http_request_duration_seconds_count{method="dev.cocore.account.getSession"}')).toBe(4)
+    expect(text).toContain('cocore_http_request_duration_seconds_bucket{le="0.005",method="dev.cocore.account.getSession"}')
+  })
+
+  it('labels paths that are not ours "unknown", so probes cannot grow the series', async () => {
+    for (const path of ['/wp-login.php', '/xrpc/com.example.nothing', `/xrpc/${'x'.repeat(500)}`]) await server.get(path)
+    const text = await scrape()
+    const unknown = text.split('\n').filter((line) => line.startsWith('cocore_http_requests_total{method="unknown",'))
+    expect(unknown.reduce((sum, line) => sum + Number(line.split(' ')[1]), 0)).toBeGreaterThanOrEqual(3)
+    expect(text).not.toContain('wp-login')
+    expect(text).not.toContain('com.example.nothing')
+  })
+
+  it('counts authentication outcomes by credential kind', async () => {
+    const { did, owner } = await server.newAccount()
+    const before = await scrape()
+    const successes = sample(before, 'cocore_auth_outcomes_total{kind="apiKey",outcome="success"}') ?? 0
+    const failures = sample(before, 'cocore_auth_outcomes_total{kind="apiKey",outcome="failure"}') ?? 0
+    const sessions = sample(before, 'cocore_auth_outcomes_total{kind="session",outcome="success"}') ?? 0
+
+    await server.get('/xrpc/dev.cocore.account.listApiKeys', bearer(owner.secret))
+    await server.get('/xrpc/dev.cocore.account.listApiKeys', bearer(`cocore-${'M'.repeat(43)}`))
+    await server.get('/xrpc/dev.cocore.account.listApiKeys', { cookie: await server.sessionCookie(did) })
+    const text = await scrape()
+
+    expect(sample(text, 'cocore_auth_outcomes_total{kind="apiKey",outcome="success"}')).toBe(successes + 1)
+    expect(sample(text, 'cocore_auth_outcomes_total{kind="apiKey",outcome="failure"}')).toBe(failures + 1)
+    expect(sample(text, 'cocore_auth_outcomes_total{kind="session",outcome="success"}')).toBe(sessions + 1)
+  })
+
+  it('reports the credential cache hit ratio and, on Postgres, the pool', async () => {
+    const { owner } = await server.newAccount()
+    for (let i = 0; i < 5; i++) await server.get('/xrpc/dev.cocore.account.getSession', bearer(owner.secret))
+    const text = await scrape()
+
+    const ratio = sample(text, 'cocore_credential_cache_hit_ratio{cache="key"}')
+    expect(ratio).toBeGreaterThan(0)
+    expect(ratio).toBeLessThanOrEqual(1)
+    expect(sample(text, 'cocore_credential_cache_lookups_total{cache="key",result="hit"}')).toBeGreaterThanOrEqual(4)
+    expect(sample(text, 'cocore_credential_cache_serving{cache="key"}')).toBe(1)
+    if (onPostgres) {
+      expect(sample(text, 'cocore_db_pool_connections{state="total"}')).toBeGreaterThanOrEqual(1)
+      expect(sample(text, 'cocore_db_pool_connections{state="waiting"}')).toBe(0)
+      expect(sample(text, 'cocore_db_pool_max_connections')).toBe(10)
+    }
+    expect(text).toContain('cocore_process_resident_memory_bytes')
+  })
+
+  it('never carries a secret', async () => {
+    const { owner } = await server.newAccount()
+    await server.get('/xrpc/dev.cocore.account.getSession', bearer(owner.secret))
+    const text = await scrape()
+    expect(text).not.toContain(owner.secret)
+    expect(text).not.toMatch(/cocore-[A-Za-z0-9_-]{20,}/)
+  })
+})
+
+describe('GET /metrics with METRICS_TOKEN', () => {
+  const token = 'metrics-token-for-tests-0123456789'
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startTestServer({ metricsToken: token })
+  })
+  afterAll(() => server.close())
+
+  it.each([
+    ['no credential', {}],
+    ['a wrong token', bearer('metrics-token-for-tests-wrong')],
+    ['the token in another scheme', { authorization: `Basic ${token}` }],
+  ])('answers 401 AuthRequired to %s', async (_case, headers) => {
+    const res = await server.get('/metrics', headers)
+    expect(res.status).toBe(401)
+    expect(res.headers.get('www-authenticate')).toBe('Bearer')
+    expect(await res.json()).toMatchObject({ error: 'AuthRequired' })
+  })
+
+  it('serves the metrics to "Authorization: Bearer <token>"', async () => {
+    const res = await server.get('/metrics', bearer(token))
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('cocore_http_requests_total')
+  })
+})
