@@ -1,3 +1,4 @@
+import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
 import { runCli, startServeProcess, type ServeProcess } from './_util/cli.js'
 import { databaseUrl } from './_util/test-server.js'
@@ -52,6 +53,36 @@ describe.runIf(databaseUrl)('several processes on one Postgres database', () => 
     expect(JSON.parse((await runCli(['keys', 'revoke-all', '--did', owner], env)).stdout)).toEqual({ revoked: 1 })
 
     expect((await call(server, 'listApiKeys', secret)).status).toBe(401)
+  })
+
+  it('writes the audit trail of the CLI and of a server, whose pending failures SIGTERM flushes', async () => {
+    const owner = did()
+    const { secret, key } = JSON.parse((await runCli(['keys', 'create', '--did', owner, '--name', 'audited'], env)).stdout)
+    const server = await serve()
+    const agent = `sigterm-audit/${owner}`
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${server.url}/xrpc/dev.cocore.account.getSession`, {
+        headers: { authorization: `Bearer cocore-${'S'.repeat(43)}`, 'user-agent': agent },
+      })
+      expect(res.status).toBe(401)
+    }
+    expect((await call(server, 'revokeApiKey', secret, { id: key.id })).status).toBe(200)
+    // Failures are written every 10 s; stopping the server must not lose the ones pending.
+    expect(await server.stop()).toBe(0)
+
+    const db = new pg.Client({ connectionString: databaseUrl })
+    await db.connect()
+    try {
+      const keyEvents = await db.query('select event, credential_kind from audit_event where did = $1 order by id', [owner])
+      expect(keyEvents.rows).toEqual([
+        { event: 'key.created', credential_kind: 'cli' },
+        { event: 'key.revoked', credential_kind: 'apiKey' },
+      ])
+      const failures = await db.query('select sum(count)::int as failures from audit_event where user_agent = $1', [agent])
+      expect(failures.rows[0]).toEqual({ failures: 3 })
+    } finally {
+      await db.end()
+    }
   })
 
   it('never logs the password of DATABASE_URL', async () => {
