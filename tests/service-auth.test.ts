@@ -151,6 +151,12 @@ describe('service auth', () => {
       const errors = await Promise.all(
         tokens.map(async (token) => {
           const res = await fresh.post(createApiKey, '{"name":"x"}', { ...bearer(token), 'content-type': 'application/json' })
+          if (res.status === 429) {
+            // The same RateLimit-* headers as every other limiter: delta-seconds, a policy.
+            expect(res.headers.get('ratelimit-reset')).toBe('1')
+            expect(res.headers.get('ratelimit-policy')).toBe('10;w=1')
+            expect(res.headers.get('retry-after')).toBe('1')
+          }
           return `${res.status} ${((await res.json()) as { error: string }).error}`
         }),
       )

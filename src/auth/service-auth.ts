@@ -1,11 +1,12 @@
 import { safeFetchWrap } from '@atproto-labs/fetch-node'
 import { IdResolver, MemoryCache, type Fetch } from '@atproto/identity'
-import { AuthRequiredError, ResponseType, XRPCError, verifyJwt } from '@atproto/xrpc-server'
+import { AuthRequiredError, XRPCError, verifyJwt } from '@atproto/xrpc-server'
 import type { Kysely } from 'kysely'
 import { LRUCache } from 'lru-cache'
 import type { DatabaseSchema } from '../db/schema.js'
 import { deleteExpiredJtis, recordJti } from '../db/service-auth-jti.js'
 import { isLoopbackHost } from '../identity.js'
+import { RateLimitedError } from '../limits/window-limiter.js'
 import type { Logger } from '../logger.js'
 
 /** Longest lifetime (exp - iat) accepted; PDSes sign 60 s tokens, getServiceAuth up to an hour. */
@@ -109,7 +110,9 @@ export class ServiceAuthVerifier {
     this.resolutionTokens = Math.min(unknownIssuerBurst, this.resolutionTokens + refill)
     this.tokensCheckedAt = now
     if (this.resolutionTokens < 1) {
-      throw new XRPCError(ResponseType.RateLimitExceeded, 'too many unknown token issuers; retry shortly', 'RateLimitExceeded')
+      // Presented as its steady rate (10 per 1-second window); the next token is under a second away.
+      const status = { limited: true, limit: unknownIssuerPerSecond, remaining: 0, resetSeconds: 1 }
+      throw RateLimitedError.of('too many unknown token issuers; retry shortly', status, 1)
     }
     this.resolutionTokens -= 1
   }

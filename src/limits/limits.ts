@@ -1,7 +1,6 @@
-import { AuthRequiredError, ResponseType, XRPCError, type MethodAuthContext } from '@atproto/xrpc-server'
+import { AuthRequiredError, type MethodAuthContext } from '@atproto/xrpc-server'
 import type { AccountAuthFn } from '../auth/verifier.js'
-import { withoutStack } from '../errors.js'
-import { setRateLimitHeaders, WindowLimiter } from './window-limiter.js'
+import { RateLimitedError, setRateLimitHeaders, WindowLimiter } from './window-limiter.js'
 
 export type LimitsConfig = {
   /** Failed authentications per client address per minute before 429s; 0: no limit. */
@@ -9,9 +8,6 @@ export type LimitsConfig = {
   /** createApiKey calls per account per minute; 0: no limit. */
   createKeyPerMinute: number
 }
-
-const rateLimited = (message: string) =>
-  withoutStack(() => new XRPCError(ResponseType.RateLimitExceeded, message, 'RateLimitExceeded'))
 
 /**
  * The abuse limits of this instance (in memory). xrpc-server's own limiter runs after
@@ -31,19 +27,20 @@ export class AbuseLimits {
    * Wraps an auth verifier: a failed authentication counts against the client's address,
    * and once over the limit it is answered 429 instead of 401. A valid credential is
    * always served, so a flood from behind a shared NAT cannot lock out its honest users.
+   * A 429 from inside the verifier (service auth's issuer limit) gets its headers here too.
    */
   limitAuthFailures(verify: AccountAuthFn): AccountAuthFn {
     const limiter = this.authFailures
-    if (!limiter) return verify
     return async (ctx) => {
       try {
         return await verify(ctx)
       } catch (err) {
-        if (!(err instanceof AuthRequiredError)) throw err
+        if (err instanceof RateLimitedError) setRateLimitHeaders(ctx.res, err.status, err.windowSeconds)
+        if (!limiter || !(err instanceof AuthRequiredError)) throw err
         const status = limiter.hit(ctx.req.ip ?? 'unknown')
         if (!status.limited) throw err
         setRateLimitHeaders(ctx.res, status)
-        throw rateLimited('Too many failed authentications from this address; retry later')
+        throw RateLimitedError.of('Too many failed authentications from this address; retry later', status)
       }
     }
   }
@@ -53,6 +50,6 @@ export class AbuseLimits {
     if (!this.creates) return
     const status = this.creates.hit(did)
     setRateLimitHeaders(res, status)
-    if (status.limited) throw rateLimited('Too many keys created for this account in the last minute; retry later')
+    if (status.limited) throw RateLimitedError.of('Too many keys created for this account in the last minute; retry later', status)
   }
 }

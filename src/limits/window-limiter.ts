@@ -1,5 +1,7 @@
+import { ResponseType, XRPCError } from '@atproto/xrpc-server'
 import type { Response } from 'express'
 import { LRUCache } from 'lru-cache'
+import { withoutStack } from '../errors.js'
 
 /** What a limiter says about one key after counting an event. */
 export type LimitStatus = {
@@ -53,6 +55,25 @@ export class WindowLimiter {
       remaining: Math.max(0, this.limit - window.count),
       resetSeconds: Math.max(0, Math.ceil((window.start + this.windowMs - now) / 1000)),
     }
+  }
+}
+
+/**
+ * A 429 RateLimitExceeded that carries its limiter's status, so that whoever holds the
+ * response writes the same RateLimit-* headers for every limiter (see setRateLimitHeaders).
+ */
+export class RateLimitedError extends XRPCError {
+  constructor(
+    message: string,
+    readonly status: LimitStatus,
+    readonly windowSeconds = 60,
+  ) {
+    super(ResponseType.RateLimitExceeded, message, 'RateLimitExceeded')
+  }
+
+  /** Expected under load: built without a stack trace, which would cost more than the check. */
+  static of(message: string, status: LimitStatus, windowSeconds = 60): RateLimitedError {
+    return withoutStack(() => new RateLimitedError(message, status, windowSeconds))
   }
 }
 
