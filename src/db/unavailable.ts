@@ -12,10 +12,17 @@ export const queryTimeoutMs = 2_000
  * A pg client that drops its connection when a query times out. pg only abandons the query:
  * the connection stays in the pool, and on a silent partition every later query on it
  * would queue behind the lost one. Destroyed, it leaves the pool, which connects afresh.
+ *
+ * It also always listens for 'error'. pg-pool listens only while a client is idle; a
+ * connection that breaks while the client is checked out (in a transaction, between two
+ * queries) emits 'error' with nobody listening, which Node turns into an uncaught exception
+ * that kills the process. The error reaches the query in flight anyway (a 503), and the
+ * pool discards the broken client when it is released.
  */
 export class BoundedClient extends pg.Client {
   constructor(config?: string | pg.ClientConfig) {
     super(config)
+    this.on('error', () => undefined)
     // pg's query() has a dozen overloads; wrap the method rather than re-declare them.
     const query = this.query.bind(this) as (...args: unknown[]) => unknown
     Object.assign(this, {
