@@ -6,11 +6,18 @@ export type ProxyMode = 'pass' | 'blackhole' | 'refuse'
  * A TCP proxy between the service and Postgres that a test can break: `blackhole` swallows
  * every byte in either direction while the sockets stay open (no FIN, no RST), as a silent
  * network partition does; `refuse` resets every connection and every new one, as a stopped
- * database does. Other tests' connections to the shared Postgres are never touched.
+ * database does; `reset()` resets every open connection once and keeps accepting new ones,
+ * as a restarted database or a NAT that dropped its state does. Other tests' connections
+ * to the shared Postgres are never touched.
  */
 export async function startTcpProxy(target: { host: string; port: number }) {
   let mode: ProxyMode = 'pass'
   const sockets = new Set<net.Socket>()
+  // Both ends get the RST: the service sees ECONNRESET, Postgres ends the backend (and
+  // rolls back whatever transaction it had open), as when the link itself breaks.
+  const resetAll = () => {
+    for (const socket of sockets) socket.resetAndDestroy()
+  }
   const server = net.createServer((client) => {
     if (mode === 'refuse') {
       client.resetAndDestroy()
@@ -33,8 +40,10 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     port,
     setMode(next: ProxyMode) {
       mode = next
-      if (next === 'refuse') for (const socket of sockets) socket.resetAndDestroy()
+      if (next === 'refuse') resetAll()
     },
+    /** Resets every open connection, once; new connections pass as before. */
+    reset: resetAll,
     async close() {
       for (const socket of sockets) socket.destroy()
       await new Promise((resolve) => server.close(resolve))
