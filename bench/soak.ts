@@ -1,0 +1,158 @@
+// The soak (issue 6): `npm run soak [-- --duration S --connections N --accounts N --embedded]`.
+// Runs a bounded mixed workload (create, verify, list, revoke, delete) against the built
+// server in its own process, for a set time, with every limit at its default, and reports
+// requests, errors (must be 0: the exit status is 1 otherwise), latency and the server's
+// memory growth. See bench/README.md, "Soak".
+import type { ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import { readConfig } from '../dist/src/config.js'
+import { MemorySampler } from './memory-sampler.ts'
+import { describeMachine, round, writeResultFile } from './results.ts'
+import { createScratchDatabase, startServer, stopServer } from './server-process.ts'
+import { summarizeServerLog } from './server-log.ts'
+import { mintStartingKeys } from './soak-accounts.ts'
+import { CyclePacer } from './soak-pacer.ts'
+import { SoakRecorder } from './soak-recorder.ts'
+import { printReport, type SoakResult } from './soak-report.ts'
+import { SoakWorkload } from './soak-workload.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '120' },
+    warmup: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '16' },
+    accounts: { type: 'string', default: '256' },
+    embedded: { type: 'boolean', default: false },
+    'admin-url': { type: 'string', default: process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
+  },
+})
+const durationSeconds = positiveInteger('duration')
+const warmupSeconds = positiveInteger('warmup')
+const connections = positiveInteger('connections')
+const accountCount = positiveInteger('accounts')
+if (accountCount < connections) fail('--accounts must be at least --connections: each account belongs to one connection')
+
+/** The limits the server runs with: its own defaults, since the soak sets none of them. */
+const defaults = readConfig({}, 'soak')
+/**
+ * Cycles per account per sliding minute: a quarter under the lower of the two per-minute
+ * limits that a cycle counts against (one create, one deliberate failed authentication).
+ */
+const cyclesPerMinute = Math.floor(0.75 * Math.min(defaults.limits.createKeyPerMinute, defaults.limits.authFailuresPerMinute))
+const memoryIntervalMs = 2_000
+const progressIntervalMs = 10_000
+
+async function main(): Promise<boolean> {
+  const database = args.embedded ? 'embedded' : 'postgres'
+  const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocore-soak-'))
+  const logFile = path.join(tempDir, 'server.log')
+  const scratch = args.embedded ? undefined : await createScratchDatabase(args['admin-url'], 'cocore_soak')
+  const location = { databaseUrl: scratch?.url, dataDir: path.join(tempDir, 'data') }
+  const children: ChildProcess[] = []
+  // The server's log is kept (and named) when it has something to read: a failure, a warning.
+  let keepLog = true
+  try {
+    log(`minting the first key of ${accountCount} accounts (${scratch ? `database ${scratch.name}` : `embedded, ${location.dataDir}`})`)
+    const accounts = await mintStartingKeys(location, accountCount)
+    const server = await startServer(
+      { env: scratch ? { DATABASE_URL: scratch.url } : { DATA_DIR: location.dataDir }, logFile },
+      children,
+    )
+    const pid = server.process.pid as number
+    const recorder = new SoakRecorder()
+    const pacer = new CyclePacer(cyclesPerMinute)
+    const workload = new SoakWorkload(server.url, recorder, pacer)
+    const memory = new MemorySampler(pid, memoryIntervalMs)
+    const loadBefore = os.loadavg()
+
+    const stop = new AbortController()
+    const workers = Array.from({ length: connections }, (_, worker) =>
+      workload.run(
+        accounts.filter((_, i) => i % connections === worker),
+        stop.signal,
+      ),
+    )
+    log(`warming up for ${warmupSeconds} s, then ${durationSeconds} s measured (${connections} connections)`)
+    await sleep(warmupSeconds * 1000)
+    recorder.measuring = true
+    memory.start()
+    const measuredFrom = performance.now()
+    const progress = setInterval(() => {
+      const seconds = Math.round((performance.now() - measuredFrom) / 1000)
+      log(`${seconds} s: ${recorder.measuredRequests} requests, ${recorder.errorCount} errors, server RSS ${round(memory.latestMiB)} MiB`)
+    }, progressIntervalMs)
+    await sleep(durationSeconds * 1000)
+    stop.abort()
+    // Cycles in flight finish (and are measured): no account is left holding a soak key.
+    await Promise.all(workers)
+    const measuredSeconds = (performance.now() - measuredFrom) / 1000
+    clearInterval(progress)
+    memory.stop()
+    const loadAfter = os.loadavg()
+
+    recorder.measuring = false
+    await workload.checkNothingLeft(accounts)
+    const exitCode = await stopServer(server)
+    const serverLog = await summarizeServerLog(logFile)
+    const latency = recorder.summary()
+    const passed = latency.errors.count === 0 && exitCode === 0 && serverLog.errors === 0
+    keepLog = !passed || serverLog.warnings > 0
+    const result: SoakResult = {
+      date: new Date().toISOString(),
+      machine: describeMachine(),
+      loadAverage: { before: loadBefore.map((x) => round(x, 2)), after: loadAfter.map((x) => round(x, 2)) },
+      settings: { database, durationSeconds, warmupSeconds, connections, accounts: accountCount },
+      measuredSeconds: round(measuredSeconds),
+      requests: latency.overall.requests,
+      requestsPerSecond: Math.round(latency.overall.requests / measuredSeconds),
+      unmeasuredRequests: recorder.unmeasuredRequests,
+      errors: latency.errors,
+      latencyMs: { overall: latency.overall, byMethod: latency.byMethod },
+      serverMemory: { ...memory.summary(), intervalSeconds: memoryIntervalMs / 1000, samples: memory.samples },
+      limits: {
+        defaults: {
+          authFailuresPerMinute: defaults.limits.authFailuresPerMinute,
+          createKeyPerMinute: defaults.limits.createKeyPerMinute,
+          maxLiveKeysPerAccount: defaults.maxLiveKeysPerAccount,
+        },
+        cyclesPerAccountPerMinute: cyclesPerMinute,
+        mostCyclesOfOneAccountIn60s: pacer.mostInAnyWindow,
+        pacingWaits: pacer.waits,
+        pacingWaitedSeconds: round(pacer.waitedMs / 1000),
+        lowestCreateRateLimitRemaining: recorder.lowestCreateRemaining,
+        mostLiveKeysOfOneAccount: recorder.mostLiveKeys,
+      },
+      server: { exitCode, log: { ...serverLog, file: keepLog ? logFile : undefined } },
+    }
+    printReport(result, passed)
+    const stamp = result.date.replace(/[:.]/g, '-')
+    log(`written to ${writeResultFile(`soak-${stamp}-${database}.json`, result)}`)
+    return passed
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
+    await scratch?.drop()
+    fs.rmSync(keepLog ? location.dataDir : tempDir, { recursive: true, force: true })
+    if (keepLog) log(`the server's log is in ${logFile}`)
+  }
+}
+
+function positiveInteger(option: 'duration' | 'warmup' | 'connections' | 'accounts'): number {
+  const value = Number(args[option])
+  if (!Number.isInteger(value) || value < 1) fail(`--${option} must be a whole number above 0`)
+  return value
+}
+
+function fail(message: string): never {
+  log(message)
+  process.exit(2)
+}
+
+function log(message: string) {
+  process.stderr.write(`soak: ${message}\n`)
+}
+
+process.exitCode = (await main()) ? 0 : 1
