@@ -17,6 +17,11 @@ export type ServerOptions = {
   env: Record<string, string>
   /** Where the server's log lines go (appended); unset: discarded. Written either way. */
   logFile?: string
+  /**
+   * Run with V8's --trace-gc, its lines written here (`serve` writes nothing else on
+   * stdout): the live heap after each major collection (see gc-trace.ts).
+   */
+  gcTraceFile?: string
 }
 
 /** Opening a fresh embedded database (PGlite, WebAssembly) takes seconds; Postgres far less. */
@@ -29,13 +34,15 @@ const startTimeoutMs = 60_000
 export async function startServer(opts: ServerOptions, children: ChildProcess[]): Promise<ServerProcess> {
   const port = await freePort()
   const log = opts.logFile === undefined ? 'ignore' : fs.openSync(opts.logFile, 'a')
-  const child = spawn(process.execPath, [bin, 'serve'], {
+  const gcTrace = opts.gcTraceFile === undefined ? 'ignore' : fs.openSync(opts.gcTraceFile, 'a')
+  const nodeFlags = opts.gcTraceFile === undefined ? [] : ['--trace-gc']
+  const child = spawn(process.execPath, [...nodeFlags, bin, 'serve'], {
     // Every limit at its default; TRUST_PROXY=loopback lets the load name its client address.
     env: { PATH: process.env.PATH, PORT: String(port), LOG_LEVEL: 'info', TRUST_PROXY: 'loopback', ...opts.env },
     // Production logs one JSON line per request (on stderr); they are written, not skipped.
-    stdio: ['ignore', log, log],
+    stdio: ['ignore', gcTrace, log],
   })
-  if (typeof log === 'number') fs.closeSync(log)
+  for (const file of [log, gcTrace]) if (typeof file === 'number') fs.closeSync(file)
   children.push(child)
   const url = `http://127.0.0.1:${port}`
   const deadline = performance.now() + startTimeoutMs

@@ -1,4 +1,5 @@
 // The soak's figures: what it writes to bench/results/ and the table it prints.
+import type { MajorGc, summarizeMajorGcs } from './gc-trace.ts'
 import type { MemorySample } from './memory-sampler.ts'
 import type { describeMachine } from './results.ts'
 import type { ServerLogSummary } from './server-log.ts'
@@ -17,6 +18,8 @@ export type SoakResult = {
   unmeasuredRequests: number
   errors: { count: number; byKind: Record<string, number>; samples: string[] }
   latencyMs: { overall: LatencySummary; byMethod: Record<string, LatencySummary> }
+  /** CPU used over the measured time (with an embedded database the server's includes the database's). */
+  cpuSeconds: { server: number; serverMsPerRequest: number; loadGenerator: number }
   serverMemory: {
     startMiB: number
     endMiB: number
@@ -25,6 +28,7 @@ export type SoakResult = {
     secondHalfGrowthMiB: number
     intervalSeconds: number
     samples: MemorySample[]
+    heapAfterMajorGc: ReturnType<typeof summarizeMajorGcs> & { collections: MajorGc[] }
   }
   limits: {
     defaults: { authFailuresPerMinute: number; createKeyPerMinute: number; maxLiveKeysPerAccount: number }
@@ -42,12 +46,16 @@ const signed = (mib: number) => `${mib >= 0 ? '+' : ''}${mib}`
 
 export function printReport(result: SoakResult, passed: boolean): void {
   const { settings, limits, serverMemory: memory, latencyMs, errors, server } = result
+  const heap = memory.heapAfterMajorGc
   const row = (name: string, s: LatencySummary) => `| ${name} | ${s.requests} | ${s.p50} | ${s.p99} | ${s.max} |`
   const lines = [
     '',
     `soak on ${settings.database}: ${result.measuredSeconds} s measured after a ${settings.warmupSeconds} s warm-up, ` +
       `${settings.connections} connections, ${settings.accounts} accounts`,
     `requests ${result.requests} (${result.requestsPerSecond}/s), errors ${errors.count}`,
+    `CPU: server ${result.cpuSeconds.server} s (${result.cpuSeconds.serverMsPerRequest} ms a request), ` +
+      `load generator ${result.cpuSeconds.loadGenerator} s; load average ${result.loadAverage.before[0]} before, ${result.loadAverage.after[0]} after ` +
+      `(${result.machine.cpus} CPUs)`,
     '',
     '| method | requests | p50 ms | p99 ms | max ms |',
     '|---|---:|---:|---:|---:|',
@@ -56,6 +64,10 @@ export function printReport(result: SoakResult, passed: boolean): void {
     '',
     `server RSS: start ${memory.startMiB} MiB, end ${memory.endMiB} MiB, max ${memory.maxMiB} MiB; ` +
       `growth ${signed(memory.growthMiB)} MiB, over the second half ${signed(memory.secondHalfGrowthMiB)} MiB`,
+    heap.majorGcs === 0
+      ? 'server heap: no major GC in the measured time'
+      : `server heap after a major GC: ${heap.majorGcs} collections, first ${heap.firstAfterMiB} MiB, ` +
+        `last ${heap.lastAfterMiB} MiB, max ${heap.maxAfterMiB} MiB (growth ${signed(heap.growthMiB)} MiB)`,
     `limits at their defaults: at most ${limits.cyclesPerAccountPerMinute} cycles per account in any 60 s ` +
       `(one create and one deliberate 401 each, an address per account; most seen ${limits.mostCyclesOfOneAccountIn60s}, ` +
       `pacing waits ${limits.pacingWaits}) against ${limits.defaults.createKeyPerMinute} creates per account ` +

@@ -10,7 +10,9 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { readConfig } from '../dist/src/config.js'
+import { readMajorGcs, summarizeMajorGcs } from './gc-trace.ts'
 import { MemorySampler } from './memory-sampler.ts'
+import { readCpuSeconds } from './process-cpu.ts'
 import { describeMachine, round, writeResultFile } from './results.ts'
 import { createScratchDatabase, startServer, stopServer } from './server-process.ts'
 import { summarizeServerLog } from './server-log.ts'
@@ -50,6 +52,7 @@ async function main(): Promise<boolean> {
   const database = args.embedded ? 'embedded' : 'postgres'
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocore-soak-'))
   const logFile = path.join(tempDir, 'server.log')
+  const gcTraceFile = path.join(tempDir, 'gc.log')
   const scratch = args.embedded ? undefined : await createScratchDatabase(args['admin-url'], 'cocore_soak')
   const location = { databaseUrl: scratch?.url, dataDir: path.join(tempDir, 'data') }
   const children: ChildProcess[] = []
@@ -59,7 +62,7 @@ async function main(): Promise<boolean> {
     log(`minting the first key of ${accountCount} accounts (${scratch ? `database ${scratch.name}` : `embedded, ${location.dataDir}`})`)
     const accounts = await mintStartingKeys(location, accountCount)
     const server = await startServer(
-      { env: scratch ? { DATABASE_URL: scratch.url } : { DATA_DIR: location.dataDir }, logFile },
+      { env: scratch ? { DATABASE_URL: scratch.url } : { DATA_DIR: location.dataDir }, logFile, gcTraceFile },
       children,
     )
     const pid = server.process.pid as number
@@ -80,6 +83,9 @@ async function main(): Promise<boolean> {
     await sleep(warmupSeconds * 1000)
     recorder.measuring = true
     memory.start()
+    const gcTraceFrom = fs.statSync(gcTraceFile).size
+    const serverCpuFrom = readCpuSeconds(pid)
+    const ownCpuFrom = process.cpuUsage()
     const measuredFrom = performance.now()
     const progress = setInterval(() => {
       const seconds = Math.round((performance.now() - measuredFrom) / 1000)
@@ -90,8 +96,11 @@ async function main(): Promise<boolean> {
     // Cycles in flight finish (and are measured): no account is left holding a soak key.
     await Promise.all(workers)
     const measuredSeconds = (performance.now() - measuredFrom) / 1000
+    const serverCpuSeconds = readCpuSeconds(pid) - serverCpuFrom
+    const ownCpu = process.cpuUsage(ownCpuFrom)
     clearInterval(progress)
     memory.stop()
+    const majorGcs = readMajorGcs(gcTraceFile, gcTraceFrom)
     const loadAfter = os.loadavg()
 
     recorder.measuring = false
@@ -112,7 +121,17 @@ async function main(): Promise<boolean> {
       unmeasuredRequests: recorder.unmeasuredRequests,
       errors: latency.errors,
       latencyMs: { overall: latency.overall, byMethod: latency.byMethod },
-      serverMemory: { ...memory.summary(), intervalSeconds: memoryIntervalMs / 1000, samples: memory.samples },
+      cpuSeconds: {
+        server: round(serverCpuSeconds),
+        serverMsPerRequest: round((serverCpuSeconds * 1000) / latency.overall.requests, 2),
+        loadGenerator: round((ownCpu.user + ownCpu.system) / 1e6),
+      },
+      serverMemory: {
+        ...memory.summary(),
+        intervalSeconds: memoryIntervalMs / 1000,
+        samples: memory.samples,
+        heapAfterMajorGc: { ...summarizeMajorGcs(majorGcs), collections: majorGcs },
+      },
       limits: {
         defaults: {
           authFailuresPerMinute: defaults.limits.authFailuresPerMinute,
