@@ -4,12 +4,17 @@ import { round } from './results.ts'
 
 export type MemorySample = { seconds: number; rssMiB: number }
 
-/** VmRSS of `pid` in MiB: what the process holds in RAM, heap, code and (embedded) the database. */
-function readRssMiB(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]
-  if (kib === undefined) throw new Error(`no VmRSS in /proc/${pid}/status`)
-  return Number(kib) / 1024
+/**
+ * VmRSS of `pid` in MiB: what the process holds in RAM, heap, code and (embedded) the
+ * database. Undefined once it has exited (a zombie's status has no VmRSS).
+ */
+function readRssMiB(pid: number): number | undefined {
+  try {
+    const kib = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    return kib === undefined ? undefined : Number(kib) / 1024
+  } catch {
+    return undefined
+  }
 }
 
 /** Samples a process's RSS every `intervalMs` from start() to stop() (which takes a last sample). */
@@ -61,7 +66,8 @@ export class MemorySampler {
 
   private sample(): void {
     // A server that has exited has no memory left to sample; the soak reports its exit.
-    if (!fs.existsSync(`/proc/${this.pid}/status`)) return
-    this.samples.push({ seconds: round((performance.now() - this.startedAt) / 1000), rssMiB: round(readRssMiB(this.pid)) })
+    const rssMiB = readRssMiB(this.pid)
+    if (rssMiB === undefined) return
+    this.samples.push({ seconds: round((performance.now() - this.startedAt) / 1000), rssMiB: round(rssMiB) })
   }
 }

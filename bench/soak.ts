@@ -14,9 +14,9 @@ import { readMajorGcs, summarizeMajorGcs } from './gc-trace.ts'
 import { MemorySampler } from './memory-sampler.ts'
 import { readCpuSeconds } from './process-cpu.ts'
 import { describeMachine, round, writeResultFile } from './results.ts'
-import { createScratchDatabase, startServer, stopServer } from './server-process.ts'
+import { createScratchDatabase, startServer, stopServer, type ServerProcess } from './server-process.ts'
 import { summarizeServerLog } from './server-log.ts'
-import { mintStartingKeys } from './soak-accounts.ts'
+import { mintStartingKeys, type SoakAccount } from './soak-accounts.ts'
 import { CyclePacer } from './soak-pacer.ts'
 import { SoakRecorder } from './soak-recorder.ts'
 import { printReport, type SoakResult } from './soak-report.ts'
@@ -65,88 +65,12 @@ async function main(): Promise<boolean> {
       { env: scratch ? { DATABASE_URL: scratch.url } : { DATA_DIR: location.dataDir }, logFile, gcTraceFile },
       children,
     )
-    const pid = server.process.pid as number
-    const recorder = new SoakRecorder()
-    const pacer = new CyclePacer(cyclesPerMinute)
-    const workload = new SoakWorkload(server.url, recorder, pacer)
-    const memory = new MemorySampler(pid, memoryIntervalMs)
-    const loadBefore = os.loadavg()
-
-    const stop = new AbortController()
-    const workers = Array.from({ length: connections }, (_, worker) =>
-      workload.run(
-        accounts.filter((_, i) => i % connections === worker),
-        stop.signal,
-      ),
-    )
-    log(`warming up for ${warmupSeconds} s, then ${durationSeconds} s measured (${connections} connections)`)
-    await sleep(warmupSeconds * 1000)
-    recorder.measuring = true
-    memory.start()
-    const gcTraceFrom = fs.statSync(gcTraceFile).size
-    const serverCpuFrom = readCpuSeconds(pid)
-    const ownCpuFrom = process.cpuUsage()
-    const measuredFrom = performance.now()
-    const progress = setInterval(() => {
-      const seconds = Math.round((performance.now() - measuredFrom) / 1000)
-      log(`${seconds} s: ${recorder.measuredRequests} requests, ${recorder.errorCount} errors, server RSS ${round(memory.latestMiB)} MiB`)
-    }, progressIntervalMs)
-    await sleep(durationSeconds * 1000)
-    stop.abort()
-    // Cycles in flight finish (and are measured): no account is left holding a soak key.
-    await Promise.all(workers)
-    const measuredSeconds = (performance.now() - measuredFrom) / 1000
-    const serverCpuSeconds = readCpuSeconds(pid) - serverCpuFrom
-    const ownCpu = process.cpuUsage(ownCpuFrom)
-    clearInterval(progress)
-    memory.stop()
-    const majorGcs = readMajorGcs(gcTraceFile, gcTraceFrom)
-    const loadAfter = os.loadavg()
-
-    recorder.measuring = false
-    await workload.checkNothingLeft(accounts)
+    const run = await soak(server, accounts, gcTraceFile)
     const exitCode = await stopServer(server)
     const serverLog = await summarizeServerLog(logFile)
-    const latency = recorder.summary()
-    const passed = latency.errors.count === 0 && exitCode === 0 && serverLog.errors === 0
+    const passed = run.recorder.errorCount === 0 && exitCode === 0 && serverLog.errors === 0
     keepLog = !passed || serverLog.warnings > 0
-    const result: SoakResult = {
-      date: new Date().toISOString(),
-      machine: describeMachine(),
-      loadAverage: { before: loadBefore.map((x) => round(x, 2)), after: loadAfter.map((x) => round(x, 2)) },
-      settings: { database, durationSeconds, warmupSeconds, connections, accounts: accountCount },
-      measuredSeconds: round(measuredSeconds),
-      requests: latency.overall.requests,
-      requestsPerSecond: Math.round(latency.overall.requests / measuredSeconds),
-      unmeasuredRequests: recorder.unmeasuredRequests,
-      errors: latency.errors,
-      latencyMs: { overall: latency.overall, byMethod: latency.byMethod },
-      cpuSeconds: {
-        server: round(serverCpuSeconds),
-        serverMsPerRequest: round((serverCpuSeconds * 1000) / latency.overall.requests, 2),
-        loadGenerator: round((ownCpu.user + ownCpu.system) / 1e6),
-      },
-      serverMemory: {
-        ...memory.summary(),
-        intervalSeconds: memoryIntervalMs / 1000,
-        samples: memory.samples,
-        heapAfterMajorGc: { ...summarizeMajorGcs(majorGcs), collections: majorGcs },
-      },
-      limits: {
-        defaults: {
-          authFailuresPerMinute: defaults.limits.authFailuresPerMinute,
-          createKeyPerMinute: defaults.limits.createKeyPerMinute,
-          maxLiveKeysPerAccount: defaults.maxLiveKeysPerAccount,
-        },
-        cyclesPerAccountPerMinute: cyclesPerMinute,
-        mostCyclesOfOneAccountIn60s: pacer.mostInAnyWindow,
-        pacingWaits: pacer.waits,
-        pacingWaitedSeconds: round(pacer.waitedMs / 1000),
-        lowestCreateRateLimitRemaining: recorder.lowestCreateRemaining,
-        mostLiveKeysOfOneAccount: recorder.mostLiveKeys,
-      },
-      server: { exitCode, log: { ...serverLog, file: keepLog ? logFile : undefined } },
-    }
+    const result = describeRun(database, run, { exitCode, log: { ...serverLog, file: keepLog ? logFile : undefined } })
     printReport(result, passed)
     const stamp = result.date.replace(/[:.]/g, '-')
     log(`written to ${writeResultFile(`soak-${stamp}-${database}.json`, result)}`)
@@ -156,6 +80,109 @@ async function main(): Promise<boolean> {
     await scratch?.drop()
     fs.rmSync(keepLog ? location.dataDir : tempDir, { recursive: true, force: true })
     if (keepLog) log(`the server's log is in ${logFile}`)
+  }
+}
+
+/**
+ * The workload on every account, a warm-up and then the measured time, then the check
+ * that nothing was left behind. Memory, GC and CPU are read over the measured time only.
+ */
+async function soak(server: ServerProcess, accounts: SoakAccount[], gcTraceFile: string) {
+  const pid = server.process.pid as number
+  const recorder = new SoakRecorder()
+  const pacer = new CyclePacer(cyclesPerMinute)
+  const workload = new SoakWorkload(server.url, recorder, pacer)
+  const memory = new MemorySampler(pid, memoryIntervalMs)
+  const stop = new AbortController()
+  const workers = Array.from({ length: connections }, (_, worker) =>
+    workload.run(
+      accounts.filter((_, i) => i % connections === worker),
+      stop.signal,
+    ),
+  )
+  log(`warming up for ${warmupSeconds} s, then ${durationSeconds} s measured (${connections} connections)`)
+  await sleep(warmupSeconds * 1000)
+
+  recorder.measuring = true
+  memory.start()
+  const loadBefore = os.loadavg()
+  const gcTraceFrom = fs.statSync(gcTraceFile).size
+  const serverCpuFrom = readCpuSeconds(pid)
+  const ownCpuFrom = process.cpuUsage()
+  const measuredFrom = performance.now()
+  const progress = setInterval(() => {
+    const seconds = Math.round((performance.now() - measuredFrom) / 1000)
+    log(`${seconds} s: ${recorder.measuredRequests} requests, ${recorder.errorCount} errors, server RSS ${round(memory.latestMiB)} MiB`)
+  }, progressIntervalMs)
+  await sleep(durationSeconds * 1000)
+  stop.abort()
+  // Cycles in flight finish (and are measured): no account is left holding a soak key.
+  await Promise.all(workers)
+  const { exitCode, signalCode } = server.process
+  if (exitCode !== null || signalCode !== null) {
+    throw new Error(`the server died during the soak (${signalCode ?? `exit ${exitCode}`}) after ${recorder.errorCount} errors`)
+  }
+  const measuredSeconds = (performance.now() - measuredFrom) / 1000
+  const serverCpuSeconds = readCpuSeconds(pid) - serverCpuFrom
+  const ownCpu = process.cpuUsage(ownCpuFrom)
+  clearInterval(progress)
+  memory.stop()
+  const majorGcs = readMajorGcs(gcTraceFile, gcTraceFrom)
+  const loadAfter = os.loadavg()
+
+  recorder.measuring = false
+  await workload.checkNothingLeft(accounts)
+  return {
+    recorder,
+    pacer,
+    memory,
+    majorGcs,
+    measuredSeconds,
+    serverCpuSeconds,
+    loadGeneratorCpuSeconds: (ownCpu.user + ownCpu.system) / 1e6,
+    loadAverage: { before: loadBefore, after: loadAfter },
+  }
+}
+
+function describeRun(database: SoakResult['settings']['database'], run: Awaited<ReturnType<typeof soak>>, server: SoakResult['server']): SoakResult {
+  const latency = run.recorder.summary()
+  const requests = latency.overall.requests
+  return {
+    date: new Date().toISOString(),
+    machine: describeMachine(),
+    loadAverage: { before: run.loadAverage.before.map((x) => round(x, 2)), after: run.loadAverage.after.map((x) => round(x, 2)) },
+    settings: { database, durationSeconds, warmupSeconds, connections, accounts: accountCount },
+    measuredSeconds: round(run.measuredSeconds),
+    requests,
+    requestsPerSecond: Math.round(requests / run.measuredSeconds),
+    unmeasuredRequests: run.recorder.unmeasuredRequests,
+    errors: latency.errors,
+    latencyMs: { overall: latency.overall, byMethod: latency.byMethod },
+    cpuSeconds: {
+      server: round(run.serverCpuSeconds),
+      serverMsPerRequest: round((run.serverCpuSeconds * 1000) / requests, 2),
+      loadGenerator: round(run.loadGeneratorCpuSeconds),
+    },
+    serverMemory: {
+      ...run.memory.summary(),
+      intervalSeconds: memoryIntervalMs / 1000,
+      samples: run.memory.samples,
+      heapAfterMajorGc: { ...summarizeMajorGcs(run.majorGcs), collections: run.majorGcs },
+    },
+    limits: {
+      defaults: {
+        authFailuresPerMinute: defaults.limits.authFailuresPerMinute,
+        createKeyPerMinute: defaults.limits.createKeyPerMinute,
+        maxLiveKeysPerAccount: defaults.maxLiveKeysPerAccount,
+      },
+      cyclesPerAccountPerMinute: cyclesPerMinute,
+      mostCyclesOfOneAccountIn60s: run.pacer.mostInAnyWindow,
+      pacingWaits: run.pacer.waits,
+      pacingWaitedSeconds: round(run.pacer.waitedMs / 1000),
+      lowestCreateRateLimitRemaining: run.recorder.lowestCreateRemaining,
+      mostLiveKeysOfOneAccount: run.recorder.mostLiveKeys,
+    },
+    server,
   }
 }
 
