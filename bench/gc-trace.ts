@@ -8,6 +8,7 @@ import { round } from './results.ts'
  */
 const markCompactLine = /\s(\d+) ms: Mark-Compact (?:\(reduce\) )?([\d.]+) \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB/
 
+/** `atSeconds` is V8's own clock: seconds since the server process started. */
 export type MajorGc = { atSeconds: number; beforeMiB: number; afterMiB: number }
 
 /**

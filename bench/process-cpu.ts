@@ -1,5 +1,5 @@
-// CPU time of another process, from Linux's /proc: on a shared machine, wall-clock
-// throughput moves with the neighbours' load; the CPU a request costs moves far less.
+// CPU time of another process, from Linux's /proc: on a machine that the server shares
+// with the load generator, the database and other work, how much of it the server used.
 import fs from 'node:fs'
 
 /** /proc counts in clock ticks (USER_HZ), 100 a second on every Linux that Node runs on. */
