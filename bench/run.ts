@@ -2,19 +2,15 @@
 // Seeds a fresh Postgres database, starts the built server as production runs it, and
 // drives load from this process with autocannon while the server runs in its own.
 // Results are ratios within one run, printed and written to bench/results/.
-import { spawn, type ChildProcess } from 'node:child_process'
-import fs from 'node:fs'
-import net from 'node:net'
-import os from 'node:os'
-import path from 'node:path'
+import type { ChildProcess } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import pg from 'pg'
 import { v7 as uuidv7 } from 'uuid'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../dist/src/auth/credentials.js'
-
-const root = path.resolve(import.meta.dirname, '..')
-const bin = path.join(root, 'dist/src/bin.js')
+import { describeMachine, percentile, round, writeResultFile } from './results.ts'
+import { createScratchDatabase, runCommand, startServer, stopServer, type ServerProcess } from './server-process.ts'
+import { bearer, callMethod } from './xrpc-call.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -37,19 +33,16 @@ const unknownPoolSize = 1_000
 type Scenario = { name: string; label: string; requestsPerSecond: number; p50: number; p99: number; non2xx: number; errors: number }
 
 async function main() {
-  const adminUrl = new URL(args['admin-url'])
-  const database = `cocore_bench_${Date.now()}`
-  const admin = new pg.Client({ connectionString: adminUrl.toString() })
-  await admin.connect()
-  await admin.query(`create database "${database}"`)
-  const databaseUrl = Object.assign(new URL(adminUrl.toString()), { pathname: `/${database}` }).toString()
+  const database = await createScratchDatabase(args['admin-url'], 'cocore_bench')
+  const databaseUrl = database.url
   const servers: ChildProcess[] = []
+  const start = (env: Record<string, string> = {}) => startServer({ env: { DATABASE_URL: databaseUrl, ...env } }, servers)
   try {
     await runCommand(['migrate'], { DATABASE_URL: databaseUrl })
-    log(`seeding ${keyCount.toLocaleString()} keys into ${database}`)
+    log(`seeding ${keyCount.toLocaleString()} keys into ${database.name}`)
     const seed = await seedKeys(databaseUrl)
 
-    const cached = await startServer(databaseUrl, {}, servers)
+    const cached = await start()
     const results: Scenario[] = []
     log('warming up')
     const baseline = { path: '/xrpc/dev.cocore.account.describeService' }
@@ -71,21 +64,20 @@ async function main() {
     results.push(await load(cached, 'f-fresh', freshUnknownKeyRequests()))
     await stopServer(cached)
 
-    const uncached = await startServer(databaseUrl, { KEY_CACHE: 'off' }, servers)
+    const uncached = await start({ KEY_CACHE: 'off' })
     await load(uncached, 'warm-up', hotKeyRequests(seed.hotSecrets), 3)
     results.push(await load(uncached, 'c', hotKeyRequests(seed.hotSecrets)))
     await stopServer(uncached)
 
     log(`propagation: ${trials} trials on two instances`)
-    const [a, b] = [await startServer(databaseUrl, {}, servers), await startServer(databaseUrl, {}, servers)]
+    const [a, b] = [await start(), await start()]
     const propagation = await measurePropagation(a, b, seed.propagationSecret)
     await Promise.all([stopServer(a), stopServer(b)])
 
     report(results, propagation)
   } finally {
     for (const server of servers) server.kill('SIGKILL')
-    await admin.query(`drop database if exists "${database}" with (force)`)
-    await admin.end()
+    await database.drop()
   }
 }
 
@@ -144,10 +136,8 @@ async function seedKeys(databaseUrl: string) {
   return { hotSecrets, createSecrets, listSecret, propagationSecret, unknownSecrets }
 }
 
-type Server = { url: string; port: number; process: ChildProcess }
 type Requests = { path: string; headers?: Record<string, string> } | autocannon.Request[]
 
-const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` })
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)] as T
 
 /**
@@ -194,7 +184,7 @@ function createRequests(secrets: string[]): autocannon.Request[] {
   ]
 }
 
-async function load(server: Server, name: string, requests: Requests, seconds = durationSeconds): Promise<Scenario> {
+async function load(server: ServerProcess, name: string, requests: Requests, seconds = durationSeconds): Promise<Scenario> {
   const options: autocannon.Options = {
     url: server.url,
     connections,
@@ -229,42 +219,34 @@ function average(samples: Scenario[]): Scenario {
 }
 
 /** One request with each key (32 at a time), so that the measured run starts with a warm cache. */
-async function touchEach(server: Server, secrets: string[]) {
+async function touchEach(server: ServerProcess, secrets: string[]) {
   const queue = [...secrets]
   await Promise.all(
     Array.from({ length: connections }, async () => {
       for (let secret = queue.pop(); secret !== undefined; secret = queue.pop()) {
-        await (await call(server, 'getSession', secret)).arrayBuffer()
+        await (await callMethod(server.url, 'getSession', secret)).arrayBuffer()
       }
     }),
   )
 }
 
 /** Warm a new key on B, revoke it on A, poll B until it refuses: milliseconds from the revoke call. */
-async function measurePropagation(a: Server, b: Server, ownerSecret: string) {
+async function measurePropagation(a: ServerProcess, b: ServerProcess, ownerSecret: string) {
   const samples: number[] = []
   for (let trial = 0; trial < trials; trial++) {
-    const created = await call(a, 'createApiKey', ownerSecret, { name: `propagation ${trial}` })
+    const created = await callMethod(a.url, 'createApiKey', ownerSecret, { body: { name: `propagation ${trial}` } })
     const { key, secret } = (await created.json()) as { key: { id: string }; secret: string }
-    for (let i = 0; i < 3; i++) await expectStatus(await call(b, 'getSession', secret), 200)
+    for (let i = 0; i < 3; i++) await expectStatus(await callMethod(b.url, 'getSession', secret), 200)
     const start = performance.now()
-    await expectStatus(await call(a, 'revokeApiKey', ownerSecret, { id: key.id }), 200)
-    while ((await call(b, 'getSession', secret)).status === 200) {
+    await expectStatus(await callMethod(a.url, 'revokeApiKey', ownerSecret, { body: { id: key.id } }), 200)
+    while ((await callMethod(b.url, 'getSession', secret)).status === 200) {
       if (performance.now() - start > 10_000) throw new Error('B still accepts the key 10 s after its revocation')
     }
     samples.push(performance.now() - start)
   }
   samples.sort((x, y) => x - y)
-  const at = (q: number) => round(samples[Math.min(samples.length - 1, Math.ceil(q * samples.length) - 1)] ?? 0)
+  const at = (q: number) => round(percentile(samples, q))
   return { trials, p50: at(0.5), p99: at(0.99), max: round(samples[samples.length - 1] ?? 0) }
-}
-
-function call(server: Server, method: string, secret: string, body?: unknown) {
-  return fetch(`${server.url}/xrpc/dev.cocore.account.${method}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { ...bearer(secret), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
 }
 
 async function expectStatus(res: Response, status: number) {
@@ -295,77 +277,16 @@ function report(results: Scenario[], propagation: { trials: number; p50: number;
   ]
   process.stdout.write(lines.join('\n') + '\n')
 
-  const machine = {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model,
-    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
-    node: process.version,
-    platform: `${os.type()} ${os.release()}`,
-  }
   const json = {
     date: new Date().toISOString(),
-    machine,
+    machine: describeMachine(),
     settings: { keys: keyCount, hotSet: hotSetSize, durationSeconds, connections },
     scenarios: rows,
     ratios,
     p99bOverA,
     propagation,
   }
-  const dir = path.join(root, 'bench/results')
-  fs.mkdirSync(dir, { recursive: true })
-  const file = path.join(dir, `${json.date.replace(/[:.]/g, '-')}-keys-${keyCount}.json`)
-  fs.writeFileSync(file, JSON.stringify(json, null, 2) + '\n')
-  log(`written to ${path.relative(root, file)}`)
-}
-
-async function startServer(databaseUrl: string, env: Record<string, string>, servers: ChildProcess[]): Promise<Server> {
-  const port = await freePort()
-  const child = spawn(process.execPath, [bin, 'serve'], {
-    // Every limit at its default; TRUST_PROXY=loopback lets the load name its client address.
-    env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl, PORT: String(port), LOG_LEVEL: 'info', TRUST_PROXY: 'loopback', ...env },
-    // Production logs one JSON line per request; they are written (to /dev/null), not skipped.
-    stdio: ['ignore', 'ignore', 'ignore'],
-  })
-  servers.push(child)
-  const url = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 200; i++) {
-    const ready = await fetch(`${url}/xrpc/_health`).then(
-      (res) => res.ok,
-      () => false,
-    )
-    if (ready) return { url, port, process: child }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  throw new Error('the server did not start')
-}
-
-async function stopServer(server: Server) {
-  const exited = new Promise((resolve) => server.process.once('exit', resolve))
-  server.process.kill('SIGTERM')
-  await exited
-}
-
-function runCommand(argv: string[], env: Record<string, string>) {
-  return new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...argv], { env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env }, stdio: 'inherit' })
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${argv.join(' ')} exited with ${code}`))))
-  })
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
-}
-
-function round(value: number, digits = 1) {
-  const factor = 10 ** digits
-  return Math.round(value * factor) / factor
+  log(`written to ${writeResultFile(`${json.date.replace(/[:.]/g, '-')}-keys-${keyCount}.json`, json)}`)
 }
 
 function log(message: string) {

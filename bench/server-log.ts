@@ -1,0 +1,25 @@
+// Reads back what a server logged during a run: its JSON lines (pino) at warn and above.
+import fs from 'node:fs'
+import readline from 'node:readline'
+
+/** pino's numeric levels. */
+const warnLevel = 40
+const errorLevel = 50
+const keptLines = 5
+
+export type ServerLogSummary = { lines: number; warnings: number; errors: number; first: string[] }
+
+/** Counts the lines at warn and at error or above, and keeps the first few of them. */
+export async function summarizeServerLog(file: string): Promise<ServerLogSummary> {
+  const summary: ServerLogSummary = { lines: 0, warnings: 0, errors: 0, first: [] }
+  for await (const line of readline.createInterface({ input: fs.createReadStream(file) })) {
+    summary.lines++
+    // A line that is not pino's JSON (a crash's stack trace) is an error too.
+    const level = line.startsWith('{') ? Number(/"level":(\d+)/.exec(line)?.[1] ?? 0) : errorLevel
+    if (level < warnLevel) continue
+    if (level >= errorLevel) summary.errors++
+    else summary.warnings++
+    if (summary.first.length < keptLines) summary.first.push(line.slice(0, 500))
+  }
+  return summary
+}
