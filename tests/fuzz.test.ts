@@ -9,26 +9,23 @@ import {
   fuzzRequests,
   methodTargets,
   noQuery,
-  sendRaw,
-  toWire,
   wellFormedCredentials,
   wellFormedRequests,
   xrpcMethods,
-  type Fixtures,
   type FuzzRequest,
-  type RawResponse,
 } from './_util/fuzz-requests.js'
+import { sendRaw, toWire, type Fixtures, type RawResponse } from './_util/fuzz-wire.js'
 import { startTestServer, type TestServer } from './_util/test-server.js'
 
 /**
  * Property-based fuzzing of every method's input, headers and cookies (issue 6): whatever a
  * client sends, no answer is a 5xx, and no answer but createApiKey's carries a secret.
  *
- * FUZZ_RUNS sets the runs of each property (deeper runs: FUZZ_RUNS=1500). A failure prints
+ * FUZZ_RUNS sets the runs of each property (deeper runs: FUZZ_RUNS=2500). A failure prints
  * fast-check's seed and path; FUZZ_SEED and FUZZ_PATH replay them (on a fresh server, so the
  * keys minted before the failure differ, but the requests are the same).
  */
-const numRuns = Number(process.env.FUZZ_RUNS ?? 150)
+const numRuns = Number(process.env.FUZZ_RUNS ?? 250)
 const fuzzParameters: fc.Parameters<unknown> = {
   numRuns,
   ...(process.env.FUZZ_SEED && { seed: Number(process.env.FUZZ_SEED) }),
