@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { LexiconDoc } from '@atproto/lexicon'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cliActor } from '../src/auth/actor.js'
 import { schemas } from '../src/lexicon/lexicons.js'
 import { startFakePlc } from './_util/fake-plc.js'
 import {
@@ -105,7 +106,7 @@ async function makeFixtures(target: TestServer, pdsAccount: Fixtures['pdsAccount
   const [owner, other, ended] = [target.newDid(), target.newDid(), target.newDid()]
   const ownerKey = await target.createKey(owner, { name: 'owner' })
   const revokedKey = await target.createKey(owner, { name: 'revoked' })
-  await target.ctx.apiKeys.revoke(owner, revokedKey.key.id, now)
+  await target.ctx.apiKeys.revoke(owner, revokedKey.key.id, cliActor, now)
   const expiredKey = await target.createKey(owner, { name: 'expired', expiresAt: new Date(now.getTime() - 60_000) })
   const otherAccountKey = await target.createKey(other, { name: 'other account' })
   const endedSession = await target.ctx.sessions.create(ended, 1, now)
