@@ -134,7 +134,13 @@ const envSchema = z.object({
     .transform(parseTrustProxy),
   MAX_LIVE_KEYS_PER_ACCOUNT: integerFromEnv('MAX_LIVE_KEYS_PER_ACCOUNT', 0, 1_000_000).default(100),
   AUDIT_RETENTION_DAYS: integerFromEnv('AUDIT_RETENTION_DAYS', 0, 36_500).default(365),
-  METRICS_TOKEN: z.string().trim().optional(),
+  METRICS_TOKEN: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value ? value : undefined))
+    // Sent as `Authorization: Bearer <token>`: a token with a space in it could never match.
+    .refine((value) => value === undefined || /^\S+$/.test(value), { message: 'METRICS_TOKEN must not contain spaces' }),
   KEY_CACHE: z.enum(['on', 'off'], { message: 'KEY_CACHE must be on or off' }).default('on'),
   KEY_CACHE_SIZE: integerFromEnv('KEY_CACHE_SIZE', 1, 10_000_000).default(defaultKeyCacheConfig.maxEntries),
   KEY_CACHE_TTL_SECONDS: numberFromEnv('KEY_CACHE_TTL_SECONDS', 0.001, 86_400).default(defaultKeyCacheConfig.ttlSeconds),

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AuditTrail } from '../src/audit/audit-trail.js'
@@ -78,6 +78,36 @@ describe('the audit trail of key changes', () => {
     expect(rows[0]).toMatchObject({ credential_kind: 'cli', actor_did: null, client_ip: null, user_agent: null })
   })
 
+  it('revokes and audits an account with more keys than one statement can carry', async () => {
+    const did = server.newDid()
+    const now = new Date()
+    // Expired keys do not count toward the live-key cap, so an account can pile them up.
+    const keys = Array.from({ length: 7_500 }, () => ({
+      id: randomUUID(),
+      did,
+      name: 'expired',
+      prefix: 'cocore-XXXXXXXX',
+      key_hash: randomBytes(32),
+      created_at: now,
+      expires_at: new Date(now.getTime() - 1000),
+      revoked_at: null,
+      last_used_at: null,
+      created_by_kind: 'cli' as const,
+      created_by_id: null,
+    }))
+    for (let start = 0; start < keys.length; start += 1_000) {
+      await server.ctx.db.insertInto('api_key').values(keys.slice(start, start + 1_000)).execute()
+    }
+    expect(await server.ctx.apiKeys.revokeAll(did, cliActor, new Date())).toBe(7_500)
+    const { count } = await server.ctx.db
+      .selectFrom('audit_event')
+      .select((eb) => eb.fn.countAll<string | number>().as('count'))
+      .where('did', '=', did)
+      .where('event', '=', 'key.revoked')
+      .executeTakeFirstOrThrow()
+    expect(Number(count)).toBe(7_500)
+  })
+
   it("records one row per key the operator's revoke-all revoked", async () => {
     const { did, owner } = await server.newAccount()
     const second = await server.createKey(did)
@@ -100,7 +130,8 @@ describe('the audit trail of key changes', () => {
 })
 
 describe('the audit trail of failed authentications', () => {
-  it('aggregates failures per address, credential kind and user agent, without the credential', async () => {
+  it('aggregates failures per address and credential kind, without the credential', async () => {
+    await server.ctx.audit.flush() // a new aggregation window: only this test's failures in it
     const agent = `guesser/${Math.random().toString(36).slice(2)}`
     const guesses = Array.from({ length: 5 }, (_, i) => `cocore-${String(i).padStart(43, 'G')}`)
     for (const guess of guesses) {
@@ -122,6 +153,36 @@ describe('the audit trail of failed authentications', () => {
     expect(byKind.apiKey!.first_at!.getTime()).toBeLessThanOrEqual(byKind.apiKey!.at.getTime())
     for (const guess of guesses) expectNoTraceOf(rows, guess)
     expectNoTraceOf(rows, 'not-a-session-token')
+  })
+
+  it('keeps one row per address when every guess sends another user agent, with the first one', async () => {
+    await server.ctx.audit.flush()
+    const run = Math.random().toString(36).slice(2)
+    for (let i = 0; i < 20; i++) {
+      await server.get('/xrpc/dev.cocore.account.getSession', { ...bearer(`cocore-${'V'.repeat(43)}`), 'user-agent': `rotating/${run}/${i}` })
+    }
+    await server.ctx.audit.flush()
+    const rows = await server.ctx.db.selectFrom('audit_event').selectAll().where('user_agent', 'like', `rotating/${run}/%`).execute()
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({ user_agent: `rotating/${run}/0`, count: 20 })
+  })
+
+  it('counts a flood from more addresses than it holds in one row without an address, and writes them all', async () => {
+    const trail = new AuditTrail(server.ctx.db, createLogger('silent'), { retentionDays: 0 })
+    const agent = `flood/${Math.random().toString(36).slice(2)}`
+    const at = new Date()
+    // More addresses than one flush holds, and more rows than one INSERT may carry parameters for.
+    for (let i = 0; i < 10_005; i++) trail.recordAuthFailure('apiKey', { ip: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, userAgent: agent }, at)
+    await trail.close()
+    const rows = await server.ctx.db.selectFrom('audit_event').select(['client_ip', 'count']).where('user_agent', '=', agent).execute()
+    const overflow = await server.ctx.db
+      .selectFrom('audit_event')
+      .select(['count'])
+      .where('first_at', '=', at)
+      .where('client_ip', 'is', null)
+      .execute()
+    expect(rows.length + overflow.length).toBeLessThanOrEqual(10_001)
+    expect(rows.reduce((sum, row) => sum + row.count, 0) + overflow.reduce((sum, row) => sum + row.count, 0)).toBe(10_005)
   })
 
   it('writes nothing for a successful authentication', async () => {

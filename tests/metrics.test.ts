@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ConfigError, readConfig } from '../src/config.js'
 import { bearer, onPostgres, startTestServer, type TestServer } from './_util/test-server.js'
 
 /** The value of one sample line, e.g. `name{a="b"} 3`; undefined when absent. */
@@ -109,5 +110,15 @@ describe('GET /metrics with METRICS_TOKEN', () => {
     const res = await server.get('/metrics', bearer(token))
     expect(res.status).toBe(200)
     expect(await res.text()).toContain('cocore_http_requests_total')
+  })
+})
+
+describe('METRICS_TOKEN', () => {
+  it('treats an empty or blank value as unset, as every variable', () => {
+    expect(readConfig({ METRICS_TOKEN: '   ' }, 'test').metricsToken).toBeUndefined()
+  })
+
+  it('refuses a token with a space, which no bearer header could carry', () => {
+    expect(() => readConfig({ METRICS_TOKEN: 'two words' }, 'test')).toThrow(ConfigError)
   })
 })

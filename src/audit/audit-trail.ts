@@ -33,21 +33,28 @@ export type AuditTrailOptions = {
 type FailureBucket = { kind: AuditCredentialKind; origin: RequestOrigin; count: number; firstAt: Date; lastAt: Date }
 
 /**
- * Distinct (address, kind, user agent) buckets held between flushes. A flood from many
- * addresses flushes early instead of growing memory without bound.
+ * Client addresses whose failures are held between flushes. Beyond it (a flood from more
+ * addresses than this within one flush period), failures are still counted, in one
+ * bucket per credential kind without an address, and a flush is brought forward.
  */
 const maxFailureBuckets = 10_000
 
 /**
  * The audit trail's background half: failed authentications, aggregated in memory per
- * client address, credential kind and user agent and written as one row per bucket every
- * flush period (a flood of guesses must not become a flood of inserts), and the retention
- * sweep. Key events are written by ApiKeyService inside the change's transaction.
+ * client address and credential kind and written as one row per group every flush period
+ * (a flood of guesses must not become a flood of inserts), and the retention sweep. Key
+ * events are written by ApiKeyService inside the change's transaction.
+ *
+ * The user agent is the client's to choose, so it is not part of the group (a client
+ * sending a new one with each guess would otherwise get a row per guess): a group keeps the
+ * user agent of its first failure.
  */
 export class AuditTrail {
   private failures = new Map<string, FailureBucket>()
   private timers: NodeJS.Timeout[] = []
   private flushing: Promise<void> = Promise.resolve()
+  private earlyFlushScheduled = false
+  private sweeping: Promise<number> | undefined
 
   constructor(
     private readonly db: Kysely<DatabaseSchema>,
@@ -67,15 +74,20 @@ export class AuditTrail {
 
   /** Counts one failed (or rate-limited) authentication. */
   recordAuthFailure(kind: AuditCredentialKind, origin: RequestOrigin, at: Date): void {
-    const bucketKey = `${kind}\u0000${origin.ip ?? ''}\u0000${origin.userAgent ?? ''}`
-    const bucket = this.failures.get(bucketKey)
+    let bucketKey = `${kind}\u0000${origin.ip ?? ''}`
+    let bucket = this.failures.get(bucketKey)
+    if (!bucket && this.failures.size >= maxFailureBuckets) {
+      bucketKey = `${kind}\u0000overflow`
+      bucket = this.failures.get(bucketKey)
+      origin = {}
+      this.scheduleEarlyFlush()
+    }
     if (bucket) {
       bucket.count++
       bucket.lastAt = at
       return
     }
     this.failures.set(bucketKey, { kind, origin, count: 1, firstAt: at, lastAt: at })
-    if (this.failures.size >= maxFailureBuckets) void this.flush()
   }
 
   /** Writes the aggregated failures; on a database error they are kept for the next flush. */
@@ -85,7 +97,15 @@ export class AuditTrail {
   }
 
   /** Removes rows older than the retention period; returns how many (0 when kept forever). */
-  async sweep(now: Date): Promise<number> {
+  sweep(now: Date): Promise<number> {
+    // One sweep at a time; close() waits for the one running.
+    this.sweeping ??= this.sweepOnce(now).finally(() => {
+      this.sweeping = undefined
+    })
+    return this.sweeping
+  }
+
+  private async sweepOnce(now: Date): Promise<number> {
     if (this.opts.retentionDays === 0) return 0
     const cutoff = new Date(now.getTime() - this.opts.retentionDays * 86_400_000)
     try {
@@ -98,11 +118,20 @@ export class AuditTrail {
     }
   }
 
-  /** Stops the timers and writes what is pending (graceful shutdown). */
+  /** Stops the timers, waits for a sweep under way and writes what is pending (graceful shutdown). */
   async close(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer)
     this.timers = []
+    await this.sweeping
     await this.flush()
+  }
+
+  private scheduleEarlyFlush(): void {
+    if (this.earlyFlushScheduled) return
+    this.earlyFlushScheduled = true
+    void this.flush().finally(() => {
+      this.earlyFlushScheduled = false
+    })
   }
 
   private async writeFailures(): Promise<void> {
@@ -120,13 +149,15 @@ export class AuditTrail {
   /** Puts unwritten buckets back, merged with any counted since, within the bound. */
   private restore(pending: Map<string, FailureBucket>): void {
     for (const [bucketKey, bucket] of pending) {
-      const newer = this.failures.get(bucketKey)
-      if (newer) {
-        newer.count += bucket.count
-        newer.firstAt = bucket.firstAt
-      } else if (this.failures.size < maxFailureBuckets) {
-        this.failures.set(bucketKey, bucket)
+      const key = this.failures.has(bucketKey) || this.failures.size < maxFailureBuckets ? bucketKey : `${bucket.kind}\u0000overflow`
+      const newer = this.failures.get(key)
+      if (!newer) {
+        this.failures.set(key, key === bucketKey ? bucket : { ...bucket, origin: {} })
+        continue
       }
+      newer.count += bucket.count
+      newer.firstAt = bucket.firstAt
+      if (key === bucketKey) newer.origin = bucket.origin
     }
   }
 }

@@ -3,10 +3,17 @@ import type { DatabaseSchema, NewAuditEvent } from './schema.js'
 
 type Db = Kysely<DatabaseSchema>
 
+/**
+ * Rows per INSERT: about a dozen parameters each, kept well under Postgres's 65,535
+ * parameters a statement (an account with thousands of keys is revoked in several).
+ */
+const rowsPerInsert = 1_000
+
 /** Appends rows to the audit trail (inside the caller's transaction when given one). */
 export async function insertAuditEvents(db: Db, events: NewAuditEvent[]): Promise<void> {
-  if (events.length === 0) return
-  await db.insertInto('audit_event').values(events).execute()
+  for (let start = 0; start < events.length; start += rowsPerInsert) {
+    await db.insertInto('audit_event').values(events.slice(start, start + rowsPerInsert)).execute()
+  }
 }
 
 /** Rows removed per statement, so that a first sweep of a large trail never holds long locks. */

@@ -10,7 +10,7 @@ const digest = (value: string) => createHash('sha256').update(value).digest()
  */
 export function metricsRoute(metrics: ServiceMetrics, token: string | undefined): RequestHandler {
   const expected = token === undefined ? undefined : digest(token)
-  return async (req, res) => {
+  return async (req, res, next) => {
     res.setHeader('Cache-Control', 'no-store')
     if (expected) {
       const presented = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1]
@@ -20,7 +20,13 @@ export function metricsRoute(metrics: ServiceMetrics, token: string | undefined)
         return
       }
     }
-    res.setHeader('Content-Type', metrics.registry.contentType)
-    res.end(await metrics.registry.metrics())
+    try {
+      const text = await metrics.registry.metrics()
+      res.setHeader('Content-Type', metrics.registry.contentType)
+      res.end(text)
+    } catch (err) {
+      // Express 4 does not catch a rejected handler: hand it to the last-resort handler.
+      next(err)
+    }
   }
 }
