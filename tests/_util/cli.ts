@@ -46,7 +46,7 @@ export function startServeProcess(env: Record<string, string | undefined>): Prom
   let stderr = ''
   const exited = new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)))
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000)
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 60_000)
     void exited.then((status) => reject(new Error(`serve exited with ${status}: ${stderr}`)))
     child.stderr?.on('data', (chunk) => {
       stderr += chunk
