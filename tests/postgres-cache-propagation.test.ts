@@ -84,6 +84,7 @@ describe.runIf(onPostgres)('revocation across instances', () => {
   })
 })
 
+// A sibling's verifier beside the account service, on one shared database: Postgres only.
 describe.runIf(onPostgres)('the verifier exported for sibling services', () => {
   it('authenticates keys and hears revocations made by the account service', async () => {
     const account = await startTestServer()
@@ -108,6 +109,7 @@ describe.runIf(onPostgres)('the verifier exported for sibling services', () => {
   })
 })
 
+// The listener exists only on Postgres (LISTEN/NOTIFY); the embedded database has one process.
 describe.runIf(onPostgres)('the invalidation listener during a silent network partition', () => {
   it('stops vouching for the cache within one heartbeat period, then recovers', async () => {
     const target = new URL(databaseUrl ?? '')
