@@ -41,3 +41,8 @@ export function isSessionToken(value: string): boolean {
 export function hashSecret(secret: string): Buffer {
   return createHash('sha256').update(secret, 'utf8').digest()
 }
+
+/** The token of an `Authorization: Bearer <token>` header; undefined for any other form. */
+export function readBearerToken(authorization: string | undefined): string | undefined {
+  return authorization === undefined ? undefined : /^Bearer +(\S+) *$/i.exec(authorization)?.[1]
+}

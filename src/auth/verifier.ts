@@ -9,7 +9,7 @@ import { findSessionByHash } from '../db/sessions.js'
 import { withoutStack } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { CredentialCache, type CacheCounters } from './credential-cache.js'
-import { hashSecret, isApiKeySecret, isSessionToken, sessionCookieName } from './credentials.js'
+import { hashSecret, isApiKeySecret, isSessionToken, readBearerToken, sessionCookieName } from './credentials.js'
 import { KeyUsageRecorder } from './key-usage.js'
 import { looksLikeJwt, type ServiceAuthVerifier } from './service-auth.js'
 
@@ -136,8 +136,7 @@ export class AuthVerifier {
   }
 
   private async verifyBearer(authorization: string, method: (() => string) | undefined): Promise<Credentials> {
-    const match = /^Bearer +(\S+) *$/i.exec(authorization)
-    const secret = match?.[1]
+    const secret = readBearerToken(authorization)
     if (secret !== undefined && method !== undefined && this.serviceAuth && looksLikeJwt(secret)) {
       return { type: 'serviceAuth', did: (await this.serviceAuth.verify(secret, method())).did }
     }
@@ -207,7 +206,7 @@ async function readThrough<T extends { id: string }>(
  */
 export function presentedCredentialKind(headers: { authorization?: string; cookie?: string }): PresentedCredentialKind {
   if (headers.authorization !== undefined) {
-    const token = /^Bearer +(\S+)/i.exec(headers.authorization)?.[1]
+    const token = readBearerToken(headers.authorization)
     return token !== undefined && looksLikeJwt(token) ? 'serviceAuth' : 'apiKey'
   }
   return readSessionCookie(headers.cookie) !== undefined ? 'session' : 'none'

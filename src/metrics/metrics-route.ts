@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { RequestHandler } from 'express'
+import { readBearerToken } from '../auth/credentials.js'
 import type { ServiceMetrics } from './service-metrics.js'
 
 const digest = (value: string) => createHash('sha256').update(value).digest()
@@ -13,7 +14,7 @@ export function metricsRoute(metrics: ServiceMetrics, token: string | undefined)
   return async (req, res, next) => {
     res.setHeader('Cache-Control', 'no-store')
     if (expected) {
-      const presented = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1]
+      const presented = readBearerToken(req.headers.authorization)
       if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
         res.setHeader('WWW-Authenticate', 'Bearer')
         res.status(401).json({ error: 'AuthRequired', message: 'The metrics need "Authorization: Bearer <METRICS_TOKEN>"' })

@@ -5,7 +5,7 @@ import { v7 as uuidv7, validate as isUuid } from 'uuid'
 import { keyAuditEvent } from '../audit/audit-trail.js'
 import type { Actor } from '../auth/actor.js'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../auth/credentials.js'
-import { lockAccount } from '../db/account-lock.js'
+import { inAccountLock } from '../db/account-lock.js'
 import { insertAuditEvents } from '../db/audit-events.js'
 import { countLiveKeys, deleteKey, insertKey, isKeyLive, listKeysByDid, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
 import { isSessionLive } from '../db/sessions.js'
@@ -46,8 +46,7 @@ export class ApiKeyService {
    */
   async create(request: NewKeyRequest, now: Date): Promise<CreatedApiKey> {
     const secret = generateApiKeySecret()
-    const record = await this.db.transaction().execute(async (tx) => {
-      await lockAccount(tx, request.did)
+    const record = await inAccountLock(this.db, request.did, async (tx) => {
       // The credential was checked before this request read its body; a revocation may
       // have landed since. Under the account lock, a revocation cannot land any more.
       if (!(await isCreatorLive(tx, request.createdBy, now))) {
@@ -83,34 +82,19 @@ export class ApiKeyService {
     return (await listKeysByDid(this.db, did)).map(toApiKeyView)
   }
 
-  /** An id that is not a UUID cannot name a key: answer false without asking the database. */
-  async revoke(did: string, id: string, actor: Actor, now: Date): Promise<boolean> {
-    if (!isUuid(id)) return false
-    const keyId = id.toLowerCase()
-    const revoked = await this.exclusively(did, async (tx) => {
-      if (!(await revokeKey(tx, did, keyId, now))) return false
-      await insertAuditEvents(tx, [keyAuditEvent('key.revoked', did, keyId, actor, now)])
-      return true
-    })
-    if (revoked) this.invalidator.invalidate('key', keyId)
-    return revoked
+  /** Revokes one key of `did`; false when there is none live by that id. */
+  revoke(did: string, id: string, actor: Actor, now: Date): Promise<boolean> {
+    return this.changeOne('key.revoked', did, id, actor, now, (tx, keyId) => revokeKey(tx, did, keyId, now))
   }
 
-  async delete(did: string, id: string, actor: Actor, now: Date): Promise<boolean> {
-    if (!isUuid(id)) return false
-    const keyId = id.toLowerCase()
-    const deleted = await this.exclusively(did, async (tx) => {
-      if (!(await deleteKey(tx, did, keyId))) return false
-      await insertAuditEvents(tx, [keyAuditEvent('key.deleted', did, keyId, actor, now)])
-      return true
-    })
-    if (deleted) this.invalidator.invalidate('key', keyId)
-    return deleted
+  /** Deletes one key of `did`, whatever its state; false when there is none by that id. */
+  delete(did: string, id: string, actor: Actor, now: Date): Promise<boolean> {
+    return this.changeOne('key.deleted', did, id, actor, now, (tx, keyId) => deleteKey(tx, did, keyId))
   }
 
   /** Revokes every live key of the account (the incident button); returns how many. */
   async revokeAll(did: string, actor: Actor, now: Date): Promise<number> {
-    const ids = await this.exclusively(did, async (tx) => {
+    const ids = await inAccountLock(this.db, did, async (tx) => {
       const revoked = await revokeAllKeys(tx, did, now)
       await insertAuditEvents(tx, revoked.map((keyId) => keyAuditEvent('key.revoked', did, keyId, actor, now)))
       return revoked
@@ -119,12 +103,28 @@ export class ApiKeyService {
     return ids.length
   }
 
-  /** Runs a revocation with the account locked against mints in flight (see lockAccount). */
-  private exclusively<T>(did: string, change: (tx: Db) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(async (tx) => {
-      await lockAccount(tx, did)
-      return change(tx)
+  /**
+   * Revokes or deletes one key of `did` with its audit row; true when this call changed it.
+   * This instance forgets the key at once (others hear of it through the listener).
+   */
+  private async changeOne(
+    event: 'key.revoked' | 'key.deleted',
+    did: string,
+    id: string,
+    actor: Actor,
+    now: Date,
+    change: (tx: Db, keyId: string) => Promise<boolean>,
+  ): Promise<boolean> {
+    // An id that is not a UUID cannot name a key: answer without asking the database.
+    if (!isUuid(id)) return false
+    const keyId = id.toLowerCase()
+    const changed = await inAccountLock(this.db, did, async (tx) => {
+      if (!(await change(tx, keyId))) return false
+      await insertAuditEvents(tx, [keyAuditEvent(event, did, keyId, actor, now)])
+      return true
     })
+    if (changed) this.invalidator.invalidate('key', keyId)
+    return changed
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import { v7 as uuidv7 } from 'uuid'
 import { generateSessionToken, hashSecret, sessionCookieName } from '../auth/credentials.js'
-import { lockAccount } from '../db/account-lock.js'
+import { inAccountLock } from '../db/account-lock.js'
 import type { DatabaseSchema } from '../db/schema.js'
 import type { CredentialInvalidator } from './api-key-service.js'
 import { insertSession, revokeSessionsByDid } from '../db/sessions.js'
@@ -34,10 +34,7 @@ export class SessionService {
 
   /** Ends every live session of the account; returns how many. */
   async revokeAll(did: string, now: Date): Promise<number> {
-    const ids = await this.db.transaction().execute(async (tx) => {
-      await lockAccount(tx, did)
-      return revokeSessionsByDid(tx, did, now)
-    })
+    const ids = await inAccountLock(this.db, did, (tx) => revokeSessionsByDid(tx, did, now))
     for (const id of ids) this.invalidator.invalidate('session', id)
     return ids.length
   }
