@@ -1,5 +1,6 @@
-import { AuthRequiredError, ResponseType, XRPCError } from '@atproto/xrpc-server'
+import { AuthRequiredError } from '@atproto/xrpc-server'
 import type { IncomingMessage } from 'node:http'
+import { RateLimitedError } from '../limits/window-limiter.js'
 import { presentedCredentialKind, type AccountAuthFn, type PresentedCredentialKind } from './verifier.js'
 
 /** How one authentication ended. `error`: neither yes nor no (the database was unreachable). */
@@ -30,6 +31,6 @@ export function observeAuth(verify: AccountAuthFn, observe: AuthObserver): Accou
 
 function outcomeOf(err: unknown): AuthOutcome {
   if (err instanceof AuthRequiredError) return 'failure'
-  if (err instanceof XRPCError && err.type === ResponseType.RateLimitExceeded) return 'rate_limited'
+  if (err instanceof RateLimitedError) return 'rate_limited'
   return 'error'
 }
