@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import type { Logger } from '../logger.js'
 import { credentialChannel, heartbeatPayload, parseCredentialEvent, type CredentialKind } from './credential-events.js'
+import { HeartbeatLiveness } from './heartbeat-liveness.js'
 
 export const listenerApplicationName = 'cocore-account-listener'
 
@@ -17,6 +18,8 @@ export type InvalidationListenerOptions = {
   connectionString: string
   heartbeatMs: number
   logger: Logger
+  /** The clock heartbeats are timed by; `performance.now()` unless a test steps its own. */
+  monotonicNow?: () => number
 }
 
 /**
@@ -26,17 +29,15 @@ export type InvalidationListenerOptions = {
  * heartbeat heard back means every invalidation committed before it was sent has arrived.
  *
  * `isAlive()` is true while the newest heartbeat heard back was sent less than one period
- * ago, so during a silent network partition the cache is trusted for at most one heartbeat
- * period. A lost connection or a missed heartbeat also tears the connection down and
+ * ago (timed on a monotonic clock, see HeartbeatLiveness), so during a silent network
+ * partition the cache is trusted for at most one heartbeat period, whatever the wall clock does. A lost connection or a missed heartbeat also tears the connection down and
  * reconnects (with backoff); the cache serves again only once LISTEN is back.
  */
 export class InvalidationListener {
   private client: pg.Client | undefined
   private stopped = false
   private listening = false
-  /** When the newest heartbeat that came back was sent (ms since epoch). */
-  private confirmedAt = 0
-  private readonly sentAt = new Map<string, number>()
+  private readonly liveness: HeartbeatLiveness
   private heartbeatTimer: NodeJS.Timeout | undefined
   private reconnectTimer: NodeJS.Timeout | undefined
   private reconnectDelayMs = 100
@@ -46,7 +47,9 @@ export class InvalidationListener {
   constructor(
     private readonly opts: InvalidationListenerOptions,
     private readonly handlers: InvalidationHandlers,
-  ) {}
+  ) {
+    this.liveness = new HeartbeatLiveness(opts.heartbeatMs, opts.monotonicNow)
+  }
 
   /** Connects; resolves once listening, or after the first failure (it keeps retrying). */
   async start(): Promise<void> {
@@ -54,7 +57,7 @@ export class InvalidationListener {
   }
 
   isAlive(): boolean {
-    return this.listening && Date.now() - this.confirmedAt < this.opts.heartbeatMs
+    return this.listening && this.liveness.isAlive()
   }
 
   async stop(): Promise<void> {
@@ -88,7 +91,7 @@ export class InvalidationListener {
       if (this.client !== client) return
       this.backendPid = rows[0]?.pid
       this.listening = true
-      this.confirmedAt = Date.now()
+      this.liveness.listening()
       this.reconnectDelayMs = 100
       this.handlers.restored()
       this.opts.logger.info({ backendPid: this.backendPid }, 'listening for credential invalidations')
@@ -107,7 +110,7 @@ export class InvalidationListener {
       return
     }
     const nonce = randomUUID()
-    this.sentAt.set(nonce, Date.now())
+    this.liveness.sent(nonce)
     client.query('select pg_notify($1, $2)', [credentialChannel, heartbeatPayload(nonce)]).catch((err: Error) => {
       this.onLost(client, err.message)
     })
@@ -116,12 +119,7 @@ export class InvalidationListener {
   private onPayload(payload: string | undefined): void {
     const event = parseCredentialEvent(payload)
     if (event?.type === 'invalidate') this.handlers.invalidate(event.kind, event.id)
-    if (event?.type === 'heartbeat') {
-      const sentAt = this.sentAt.get(event.nonce)
-      if (sentAt === undefined) return // another instance's heartbeat
-      this.sentAt.delete(event.nonce)
-      this.confirmedAt = Math.max(this.confirmedAt, sentAt)
-    }
+    if (event?.type === 'heartbeat') this.liveness.heard(event.nonce)
   }
 
   private onLost(client: pg.Client, reason: string): void {
@@ -129,7 +127,7 @@ export class InvalidationListener {
     this.client = undefined
     const wasListening = this.listening
     this.listening = false
-    this.sentAt.clear()
+    this.liveness.lost()
     clearInterval(this.heartbeatTimer)
     this.handlers.lost()
     client.end().catch(() => undefined)
