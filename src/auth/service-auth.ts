@@ -119,7 +119,7 @@ export class ServiceAuthVerifier {
 
   private async forgetExpiredJtis(): Promise<void> {
     try {
-      await deleteExpiredJtis(this.opts.db, new Date(this.now()))
+      await deleteExpiredJtis(this.opts.db)
     } catch (err) {
       this.opts.logger.warn({ err: { message: (err as Error).message } }, 'could not delete expired service-auth jtis')
     }
