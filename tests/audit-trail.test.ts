@@ -118,13 +118,13 @@ describe('the audit trail of key changes', () => {
     for (const row of revoked) expect(row).toMatchObject({ credential_kind: 'cli', actor_did: null, credential_id: null })
   })
 
-  it('keeps the rows: an UPDATE or TRUNCATE of the trail is refused', async () => {
+  it('keeps the rows: an UPDATE, a TRUNCATE or a DELETE of the trail is refused', async () => {
     const { did } = await server.newAccount()
     await expect(server.ctx.db.updateTable('audit_event').set({ user_agent: 'forged' }).where('did', '=', did).execute()).rejects.toThrow(
       /append-only/,
     )
     await expect(sql`truncate audit_event`.execute(server.ctx.db)).rejects.toThrow(/append-only/)
-    await expect(server.ctx.db.deleteFrom('audit_event').where('did', '=', 'did:plc:nobody').execute()).resolves.toBeDefined()
+    await expect(server.ctx.db.deleteFrom('audit_event').where('did', '=', did).execute()).rejects.toThrow(/append-only/)
     expect(await auditRows({ did })).toHaveLength(1)
   })
 })
@@ -210,6 +210,26 @@ describe('AUDIT_RETENTION_DAYS', () => {
     const trail = new AuditTrail(server.ctx.db, logger, { retentionDays: 30 })
     expect(await trail.sweep(new Date())).toBeGreaterThanOrEqual(2)
     expect((await auditRows({ did })).map((r) => Math.round((Date.now() - r.at.getTime()) / day))).toEqual([1])
+  })
+
+  it('lets a DELETE through only for rows older than the marker its transaction set', async () => {
+    const did = server.newDid()
+    await insertAuditEvents(server.ctx.db, [oldEvent(did, 400), oldEvent(did, 1)])
+    const monthAgo = new Date(Date.now() - 30 * day)
+    const deleteWithMarker = (marker: Date) =>
+      server.ctx.db.transaction().execute(async (tx) => {
+        await sql`select set_config('cocore.audit_sweep_before', ${marker.toISOString()}, true)`.execute(tx)
+        return tx.deleteFrom('audit_event').where('did', '=', did).execute()
+      })
+
+    // One row of the statement is newer than the marker: the whole DELETE is refused.
+    await expect(deleteWithMarker(monthAgo)).rejects.toThrow(/append-only/)
+    expect(await auditRows({ did })).toHaveLength(2)
+    // The marker ended with its transaction: a plain DELETE of the old row alone is refused.
+    const oldRowOnly = server.ctx.db.deleteFrom('audit_event').where('did', '=', did).where('at', '<', monthAgo)
+    await expect(oldRowOnly.execute()).rejects.toThrow(/append-only/)
+    await deleteWithMarker(new Date())
+    expect(await auditRows({ did })).toEqual([])
   })
 
   it('keeps everything when set to 0', async () => {
