@@ -193,6 +193,18 @@ describe.runIf(!databaseUrl)('the embedded database', () => {
     expect(json((await runCli(['keys', 'revoke-all', '--did', owner], lockEnv)).stdout)).toEqual({ revoked: 0 })
   })
 
+  it('refuses a DATA_DIR that others can write, in one line, before writing to it', async () => {
+    const shared = newDataDir()
+    fs.chmodSync(shared, 0o777)
+    const result = await runCli(['migrate'], { DATA_DIR: shared })
+    expect(result.status).toBe(1)
+    expect(result.stdout).toBe('')
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(result.stderr).toContain(shared)
+    expect(fs.readdirSync(shared)).toEqual([])
+    fs.rmSync(shared, { recursive: true, force: true })
+  })
+
   it('takes over the lock of a process that died without releasing it', async () => {
     fs.writeFileSync(path.join(lockEnv.DATA_DIR ?? '', 'cocore-account.pid'), '999999\n')
     const result = await runCli(['migrate'], lockEnv)
