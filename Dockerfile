@@ -25,7 +25,9 @@ COPY scripts ./scripts
 RUN npm ci --omit=dev --omit=optional --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY lexicons ./lexicons
-RUN mkdir -p /data && chown node:node /data
+# 700: the embedded database (key hashes, sessions) is the service user's alone; the service
+# refuses a DATA_DIR that others can write. A new named volume takes this mode from the image.
+RUN mkdir -p /data && chown node:node /data && chmod 700 /data
 USER node
 VOLUME ["/data"]
 EXPOSE 3000

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -134,6 +135,10 @@ describe('bad input', () => {
 
 // Only in the embedded pass: these tests are about the embedded database's lock (on Postgres
 // the CLI works beside servers, tested in postgres-multiprocess.test.ts).
+/** Runs a command in a new PID namespace, as in another container: it cannot see our processes. */
+const inNewPidNamespace = ['unshare', '--pid', '--fork', '--mount-proc']
+const unshareWorks = spawnSync(inNewPidNamespace[0] ?? '', [...inNewPidNamespace.slice(1), 'true'], { stdio: 'ignore' }).status === 0
+
 describe.runIf(!databaseUrl)('the embedded database', () => {
   let lockEnv: Record<string, string>
   beforeAll(() => {
@@ -164,6 +169,40 @@ describe.runIf(!databaseUrl)('the embedded database', () => {
     const after = await runCli(['keys', 'revoke-all', '--did', owner], lockEnv)
     expect(json(after.stdout)).toEqual({ revoked: 1 })
     expect(first.key.did).toBe(owner)
+  })
+
+  // A real second PID namespace (what another container sharing DATA_DIR has) needs util-linux
+  // unshare and the right to make one (root, or user namespaces); where that is missing,
+  // tests/data-dir-lock.test.ts pins the same rule with crafted lock files.
+  it.runIf(unshareWorks)('refuses a process in another PID namespace, where the server\'s pid looks dead', async () => {
+    const owner = did()
+    serve = await startServeProcess(lockEnv)
+    const lockFile = path.join(lockEnv.DATA_DIR ?? '', 'cocore-account.pid')
+    const lock = fs.readFileSync(lockFile, 'utf8')
+    const serverPid = lock.split(' ')[0]
+
+    const refused = await runCli(['keys', 'create', '--did', owner, '--name', 'from another container'], lockEnv, undefined, inNewPidNamespace)
+    expect(refused.status).toBe(1)
+    expect(refused.stdout).toBe('')
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1)
+    expect(refused.stderr).toContain(`in use by process ${serverPid}`)
+    expect(fs.readFileSync(lockFile, 'utf8')).toBe(lock)
+
+    expect(await serve.stop()).toBe(0)
+    serve = undefined
+    expect(json((await runCli(['keys', 'revoke-all', '--did', owner], lockEnv)).stdout)).toEqual({ revoked: 0 })
+  })
+
+  it('refuses a DATA_DIR that others can write, in one line, before writing to it', async () => {
+    const shared = newDataDir()
+    fs.chmodSync(shared, 0o777)
+    const result = await runCli(['migrate'], { DATA_DIR: shared })
+    expect(result.status).toBe(1)
+    expect(result.stdout).toBe('')
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(result.stderr).toContain(shared)
+    expect(fs.readdirSync(shared)).toEqual([])
+    fs.rmSync(shared, { recursive: true, force: true })
   })
 
   it('takes over the lock of a process that died without releasing it', async () => {

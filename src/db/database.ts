@@ -6,6 +6,7 @@ import pg from 'pg'
 import type { Logger } from 'pino'
 import type { DatabaseSchema } from './schema.js'
 import { lockDataDir } from './data-dir-lock.js'
+import { refuseSharedDataDir, restrictToOwner } from './data-dir-permissions.js'
 import { migrateToLatest } from './migrate.js'
 import { BoundedClient, connectTimeoutMs, queryTimeoutMs } from './unavailable.js'
 
@@ -77,9 +78,13 @@ function openPostgres(connectionString: string, logger: Logger): Database {
 
 async function openEmbedded(dataDir: string): Promise<Database> {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  refuseSharedDataDir(dataDir)
   const lock = lockDataDir(dataDir)
   try {
-    const pglite = await PGlite.create(path.join(dataDir, 'pglite'))
+    // Closed before PGlite writes into it, so a new database's files are never open to others.
+    const databaseFolder = path.join(dataDir, 'pglite')
+    restrictToOwner(databaseFolder)
+    const pglite = await PGlite.create(databaseFolder)
     const db = new Kysely<DatabaseSchema>({ dialect: new PGliteDialect({ pglite }) })
     return {
       db,

@@ -12,15 +12,29 @@ function childEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env }
 }
 
-/** Starts `cocore-account <args>` with only the given environment; stdout and stderr piped. */
-export function spawnCli(args: string[], env: Record<string, string | undefined>, stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
-  return spawn(process.execPath, [bin, ...args], { env: childEnv(env), stdio: [stdin, 'pipe', 'pipe'] })
+/**
+ * Starts `cocore-account <args>` with only the given environment; stdout and stderr piped.
+ * `launcher`, when given, runs it (e.g. `['unshare', '--pid', '--fork']`: in a new PID namespace).
+ */
+export function spawnCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+  stdin: 'ignore' | 'pipe' = 'ignore',
+  launcher: string[] = [],
+): ChildProcess {
+  const [command = process.execPath, ...commandArgs] = [...launcher, process.execPath, bin, ...args]
+  return spawn(command, commandArgs, { env: childEnv(env), stdio: [stdin, 'pipe', 'pipe'] })
 }
 
 /** Runs a command to its end; `input`, when given, is written to its stdin. */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}, input?: string): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  input?: string,
+  launcher: string[] = [],
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnCli(args, env, input === undefined ? 'ignore' : 'pipe')
+    const child = spawnCli(args, env, input === undefined ? 'ignore' : 'pipe', launcher)
     child.stdin?.end(input)
     let stdout = ''
     let stderr = ''
