@@ -4,7 +4,7 @@ import { XRPCError } from '@atproto/xrpc-server'
 import readline from 'node:readline'
 import type { ParseArgsConfig } from 'node:util'
 import { cliActor } from './auth/actor.js'
-import type { Config } from './config.js'
+import type { Config, LogLevel } from './config.js'
 import type { AppContext } from './context.js'
 import type { Logger } from './logger.js'
 import { ids, lexicons } from './lexicon/lexicons.js'
@@ -44,6 +44,11 @@ export type Command = {
   usage: string
   /** Runs until SIGINT/SIGTERM, which it turns into a graceful stop (the run's signal). */
   handlesSignals?: boolean
+  /**
+   * The log level when LOG_LEVEL is unset; default `warn`: a one-shot command's stderr is
+   * its one error line (or nothing), not progress notes such as the database opening.
+   */
+  logLevel?: LogLevel
   options: NonNullable<ParseArgsConfig['options']>
   parse(values: Values): Run
 }
@@ -57,6 +62,8 @@ export const commands: Record<string, Command> = {
     usage: 'serve',
     options: {},
     handlesSignals: true,
+    // A server's start-up line and one line per request are its record.
+    logLevel: 'info',
     parse: () =>
       withDatabase(async (ctx, signal) => {
         const server = AccountServer.create(ctx)

@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { XrpcClient } from '@atproto/xrpc'
-import { defaultKeyCacheConfig, type Config, type IdentityConfig, type KeyCacheConfig } from '../../src/config.js'
+import { defaultKeyCacheConfig, type Config, type IdentityConfig, type KeyCacheConfig, type LogLevel } from '../../src/config.js'
 import { AppContext } from '../../src/context.js'
 import type { LimitsConfig } from '../../src/limits/limits.js'
 import { schemas } from '../../src/lexicon/lexicons.js'
@@ -28,7 +28,7 @@ export type TestServerOptions = {
   trustProxy?: Config['trustProxy']
   auditRetentionDays?: number
   metricsToken?: string
-  logLevel?: Config['logLevel']
+  logLevel?: LogLevel
 }
 
 /**
@@ -38,13 +38,14 @@ export type TestServerOptions = {
  */
 export async function startTestServer(opts: TestServerOptions = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocore-account-test-'))
+  const logLevel = opts.logLevel ?? 'info'
   const cfg: Config = {
     port: 0,
     host: '127.0.0.1',
     databaseUrl: opts.databaseUrl ?? databaseUrl,
     dataDir,
     lastUsedIntervalSeconds: opts.lastUsedIntervalSeconds ?? 60,
-    logLevel: opts.logLevel ?? 'info',
+    logLevel,
     version: 'test',
     keyCache: { ...defaultKeyCacheConfig, ...opts.keyCache },
     maxLiveKeysPerAccount: opts.maxLiveKeysPerAccount ?? 100,
@@ -61,7 +62,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
       done()
     },
   })
-  const ctx = await AppContext.create(cfg, createLogger(cfg.logLevel, logSink))
+  const ctx = await AppContext.create(cfg, createLogger(logLevel, logSink))
   const server = AccountServer.create(ctx, { validateResponse: true })
   const address = await server.start()
   const url = `http://127.0.0.1:${address.port}`
