@@ -29,7 +29,10 @@ export type Config = {
   trustProxy: boolean | number | string
   /** Days the audit trail keeps a row; 0 keeps them forever. */
   auditRetentionDays: number
-  /** With a value, GET /metrics requires `Authorization: Bearer <token>`; unset: open. */
+  /**
+   * With a value, GET /metrics requires `Authorization: Bearer <token>`; unset: open on a
+   * loopback HOST, else only to loopback peers (src/metrics/metrics-route.ts).
+   */
   metricsToken: string | undefined
 }
 

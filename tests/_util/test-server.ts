@@ -18,6 +18,8 @@ export const onPostgres = databaseUrl !== undefined
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>
 
 export type TestServerOptions = {
+  /** HOST; the server is still reached at 127.0.0.1 (0.0.0.0 and :: include it). */
+  host?: string
   lastUsedIntervalSeconds?: number
   keyCache?: Partial<KeyCacheConfig>
   identity?: Partial<IdentityConfig>
@@ -41,7 +43,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
   const logLevel = opts.logLevel ?? 'info'
   const cfg: Config = {
     port: 0,
-    host: '127.0.0.1',
+    host: opts.host ?? '127.0.0.1',
     databaseUrl: opts.databaseUrl ?? databaseUrl,
     dataDir,
     lastUsedIntervalSeconds: opts.lastUsedIntervalSeconds ?? 60,
@@ -96,6 +98,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
     post: (nsid: string, body: string | undefined, headers: Record<string, string> = {}) =>
       fetch(`${url}/xrpc/${nsid}`, { method: 'POST', headers, body }),
     get: (pathname: string, headers: Record<string, string> = {}) => fetch(`${url}${pathname}`, { headers }),
+    port: address.port,
     async close() {
       await server.destroy()
       fs.rmSync(dataDir, { recursive: true, force: true })
