@@ -8,7 +8,7 @@ import type { Config, LogLevel } from './config.js'
 import type { AppContext } from './context.js'
 import type { Logger } from './logger.js'
 import { ids, lexicons } from './lexicon/lexicons.js'
-import { publishLexicons } from './lexicon-publish.js'
+import { pdsUrlProblem, publishLexicons } from './lexicon-publish.js'
 import { AccountServer } from './server.js'
 import { checkKeyName, parseExpiresAt } from './services/api-key-service.js'
 
@@ -122,7 +122,8 @@ export const commands: Record<string, Command> = {
     options: { pds: { type: 'string' }, identifier: { type: 'string' }, 'dry-run': { type: 'boolean' } },
     parse(values) {
       const pds = requireString(values, 'pds')
-      if (!/^https?:\/\//.test(pds) || !URL.canParse(pds)) throw new UsageError(`--pds: "${pds}" is not an http(s) URL`)
+      const problem = pdsUrlProblem(pds)
+      if (problem) throw new UsageError(`--pds: ${problem}`)
       const identifier = requireString(values, 'identifier')
       const dryRun = values['dry-run'] === true
       // Needs no database: it talks to the PDS only.

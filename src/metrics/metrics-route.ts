@@ -1,8 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { isIPv4 } from 'node:net'
 import type { RequestHandler } from 'express'
 import { readBearerToken } from '../auth/credentials.js'
-import { isLoopbackHost } from '../identity.js'
+import { isLoopbackAddress, isLoopbackHost } from '../identity.js'
 import type { ServiceMetrics } from './service-metrics.js'
 
 const digest = (value: string) => createHash('sha256').update(value).digest()
@@ -49,12 +48,4 @@ export function metricsRoute(metrics: ServiceMetrics, access: MetricsAccess): Re
       next(err)
     }
   }
-}
-
-/** 127.0.0.0/8 or ::1, also as an IPv4-mapped address (`::ffff:127.0.0.1`) on a dual-stack socket. */
-function isLoopbackAddress(address: string | undefined): boolean {
-  if (address === undefined) return false
-  const ipv4 = address.toLowerCase().startsWith('::ffff:') ? address.slice('::ffff:'.length) : address
-  if (isIPv4(ipv4)) return ipv4.startsWith('127.')
-  return address === '::1'
 }
