@@ -44,7 +44,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     throw err
   }
 
-  const logger = createLogger(cfg.logLevel)
+  const logger = createLogger(cfg.logLevel ?? command.logLevel)
   // Only a long-running command turns SIGINT/SIGTERM into a graceful stop (from the start,
   // so a signal while the database opens is not lost); the others just die as usual.
   const shutdown = new AbortController()
@@ -79,7 +79,7 @@ function parseCommand(argv: string[]) {
     strict: true,
     allowPositionals: false,
   })
-  return { run: command.parse(values), handlesSignals: command.handlesSignals === true }
+  return { run: command.parse(values), handlesSignals: command.handlesSignals === true, logLevel: command.logLevel ?? 'warn' }
 }
 
 function fail(message: string, status: number): number {

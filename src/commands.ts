@@ -4,11 +4,11 @@ import { XRPCError } from '@atproto/xrpc-server'
 import readline from 'node:readline'
 import type { ParseArgsConfig } from 'node:util'
 import { cliActor } from './auth/actor.js'
-import type { Config } from './config.js'
+import type { Config, LogLevel } from './config.js'
 import type { AppContext } from './context.js'
 import type { Logger } from './logger.js'
 import { ids, lexicons } from './lexicon/lexicons.js'
-import { publishLexicons } from './lexicon-publish.js'
+import { pdsUrlProblem, publishLexicons } from './lexicon-publish.js'
 import { AccountServer } from './server.js'
 import { checkKeyName, parseExpiresAt } from './services/api-key-service.js'
 
@@ -44,6 +44,11 @@ export type Command = {
   usage: string
   /** Runs until SIGINT/SIGTERM, which it turns into a graceful stop (the run's signal). */
   handlesSignals?: boolean
+  /**
+   * The log level when LOG_LEVEL is unset; default `warn`: a one-shot command's stderr is
+   * its one error line (or nothing), not progress notes such as the database opening.
+   */
+  logLevel?: LogLevel
   options: NonNullable<ParseArgsConfig['options']>
   parse(values: Values): Run
 }
@@ -57,6 +62,8 @@ export const commands: Record<string, Command> = {
     usage: 'serve',
     options: {},
     handlesSignals: true,
+    // A server's start-up line and one line per request are its record.
+    logLevel: 'info',
     parse: () =>
       withDatabase(async (ctx, signal) => {
         const server = AccountServer.create(ctx)
@@ -115,7 +122,8 @@ export const commands: Record<string, Command> = {
     options: { pds: { type: 'string' }, identifier: { type: 'string' }, 'dry-run': { type: 'boolean' } },
     parse(values) {
       const pds = requireString(values, 'pds')
-      if (!/^https?:\/\//.test(pds) || !URL.canParse(pds)) throw new UsageError(`--pds: "${pds}" is not an http(s) URL`)
+      const problem = pdsUrlProblem(pds)
+      if (problem) throw new UsageError(`--pds: ${problem}`)
       const identifier = requireString(values, 'identifier')
       const dryRun = values['dry-run'] === true
       // Needs no database: it talks to the PDS only.

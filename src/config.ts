@@ -17,7 +17,8 @@ export type Config = {
   dataDir: string
   /** How often, at most, a key's `lastUsedAt` is rewritten after its first use. */
   lastUsedIntervalSeconds: number
-  logLevel: LogLevel
+  /** LOG_LEVEL; unset: the command's own default (src/commands.ts). */
+  logLevel: LogLevel | undefined
   version: string
   keyCache: KeyCacheConfig
   identity: IdentityConfig
@@ -28,7 +29,10 @@ export type Config = {
   trustProxy: boolean | number | string
   /** Days the audit trail keeps a row; 0 keeps them forever. */
   auditRetentionDays: number
-  /** With a value, GET /metrics requires `Authorization: Bearer <token>`; unset: open. */
+  /**
+   * With a value, GET /metrics requires `Authorization: Bearer <token>`; unset: open on a
+   * loopback HOST, else only to loopback peers (src/metrics/metrics-route.ts).
+   */
   metricsToken: string | undefined
 }
 
@@ -99,7 +103,7 @@ const envSchema = z.object({
     }),
   DATA_DIR: z.string().trim().min(1, 'DATA_DIR must not be empty').default('./data'),
   LAST_USED_INTERVAL_SECONDS: integerFromEnv('LAST_USED_INTERVAL_SECONDS', 0, 86_400).default(60),
-  LOG_LEVEL: z.enum(logLevels, { message: `LOG_LEVEL must be one of ${logLevels.join(', ')}` }).default('info'),
+  LOG_LEVEL: z.enum(logLevels, { message: `LOG_LEVEL must be one of ${logLevels.join(', ')}` }).optional(),
   PUBLIC_URL: z
     .string()
     .trim()

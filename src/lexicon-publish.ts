@@ -1,4 +1,5 @@
 import { isValidDid } from '@atproto/syntax'
+import { isLoopbackAddress, isLoopbackHost } from './identity.js'
 import {
   lexiconCollection,
   lexiconDnsRecords,
@@ -30,6 +31,19 @@ export type PublishResult = {
   unchanged: string[]
   /** The DNS TXT records that make the NSIDs resolve to the authority. */
   dnsRecords: string[]
+}
+
+/**
+ * Why publishing cannot talk to `pds`, or undefined when it can. Signing in sends the app
+ * password: over plain http only to this machine (a local dev PDS), never in the clear
+ * across a network.
+ */
+export function pdsUrlProblem(pds: string): string | undefined {
+  if (!URL.canParse(pds)) return `"${pds}" is not a URL`
+  const url = new URL(pds)
+  if (url.protocol === 'https:') return undefined
+  if (url.protocol === 'http:' && (isLoopbackHost(url.hostname) || isLoopbackAddress(url.hostname))) return undefined
+  return `"${pds}" must be an https:// URL (http:// only for a loopback host): the app password is sent to it`
 }
 
 /**
@@ -76,7 +90,10 @@ export async function publishLexicons(opts: PublishOptions): Promise<PublishResu
 class PdsClient {
   private accessJwt = ''
 
-  constructor(private readonly base: string) {}
+  constructor(private readonly base: string) {
+    const problem = pdsUrlProblem(base)
+    if (problem) throw new PublishError(problem)
+  }
 
   async signIn(identifier: string, password: string): Promise<string> {
     const session = (await this.call('POST', 'com.atproto.server.createSession', { identifier, password })) as {
@@ -113,13 +130,23 @@ class PdsClient {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(15_000),
+        // Following a 307/308 would re-send the body, the app password included, and the
+        // access token to wherever the PDS (or whoever answers for it) points.
+        redirect: 'manual',
       })
     } catch (err) {
       throw new PublishError(`cannot reach the PDS at ${this.base}: ${(err as Error).message}`)
     }
+    const nsid = path.split('?')[0]
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel()
+      throw new PublishError(
+        `${nsid}: the PDS at ${this.base} redirected (${res.status}) to ${res.headers.get('location') ?? 'nowhere'}; ` +
+          'nothing was sent there (give the final URL as --pds)',
+      )
+    }
     const payload = (await res.json().catch(() => ({}))) as { error?: string; message?: string }
     if (!res.ok) {
-      const nsid = path.split('?')[0]
       throw new PublishError(`${nsid} failed: ${res.status} ${payload.error ?? ''} ${payload.message ?? ''}`.trim())
     }
     return payload

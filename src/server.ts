@@ -49,7 +49,7 @@ export class AccountServer {
     app.use(requestMetrics(ctx.metrics))
     app.use(requestLogger(ctx))
     app.use(securityHeaders(ctx.identity))
-    app.get('/metrics', metricsRoute(ctx.metrics, ctx.cfg.metricsToken))
+    app.get('/metrics', metricsRoute(ctx.metrics, { token: ctx.cfg.metricsToken, host: ctx.cfg.host }))
     app.get('/xrpc/_health', healthRoute(ctx))
     app.get('/.well-known/did.json', didDocumentRoute(ctx.identity))
     app.use(xrpc.xrpc.router)

@@ -133,6 +133,35 @@ describe('bad input', () => {
   })
 })
 
+describe('what a one-shot command writes on stderr', () => {
+  it('writes nothing beside its result when LOG_LEVEL is unset', async () => {
+    const result = await runCli(['keys', 'create', '--did', did(), '--name', 'quiet'], env)
+    expect(result.status).toBe(0)
+    expect(json(result.stdout).secret).toMatch(/^cocore-/)
+    expect(result.stderr).toBe('')
+  })
+
+  it('logs the database opening when LOG_LEVEL asks for info', async () => {
+    const result = await runCli(['keys', 'create', '--did', did(), '--name', 'verbose'], { ...env, LOG_LEVEL: 'info' })
+    expect(result.status).toBe(0)
+    expect(result.stderr).toMatch(/"level":30,.*"msg":"opening /)
+  })
+
+  // The lock is the embedded database's; a live process's pid in it (this test's) holds it.
+  it.runIf(!databaseUrl)('writes one line, its error, when the embedded database is in use', async () => {
+    const lockedDir = newDataDir()
+    fs.writeFileSync(path.join(lockedDir, 'cocore-account.pid'), `${process.pid} held-by-the-test\n`)
+    try {
+      const result = await runCli(['keys', 'create', '--did', did(), '--name', 'locked out'], { DATA_DIR: lockedDir })
+      expect(result.status).toBe(1)
+      expect(result.stdout).toBe('')
+      expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^cocore-account: .*in use by process \d+/)])
+    } finally {
+      fs.rmSync(lockedDir, { recursive: true, force: true })
+    }
+  })
+})
+
 // Only in the embedded pass: these tests are about the embedded database's lock (on Postgres
 // the CLI works beside servers, tested in postgres-multiprocess.test.ts).
 /** Runs a command in a new PID namespace, as in another container: it cannot see our processes. */

@@ -83,4 +83,38 @@ describe('cocore-account lexicons publish', () => {
     expect(wrong.status).toBe(1)
     expect(wrong.stderr.trim().split('\n')).toHaveLength(1)
   })
+
+  // Nothing listens at example.com here: the refusal must come before any connection.
+  it.each(['http://example.com', 'http://192.0.2.1:2583', 'ftp://pds.example'])(
+    'exits 2 naming --pds, before any connection, on %s: the app password never travels in the clear',
+    async (url) => {
+      const result = await runCli(['lexicons', 'publish', '--pds', url, '--identifier', account.handle], {
+        ATPROTO_APP_PASSWORD: account.password,
+      })
+      expect(result.status).toBe(2)
+      expect(result.stdout).toBe('')
+      expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining('--pds')])
+    },
+  )
+
+  it('accepts an https PDS', async () => {
+    const result = await runCli(['lexicons', 'publish', '--pds', 'https://pds.example', '--identifier', account.did, '--dry-run'])
+    expect(result.status).toBe(0)
+  })
+
+  it('refuses a PDS that redirects, and never sends the password to where it points', async () => {
+    const redirecting = await startFakePds(account, { redirectTo: pds.url })
+    try {
+      const result = await runCli(['lexicons', 'publish', '--pds', redirecting.url, '--identifier', account.handle], {
+        ATPROTO_APP_PASSWORD: account.password,
+      })
+      expect(result.status).toBe(1)
+      expect(result.stdout).toBe('')
+      expect(result.stderr.trim().split('\n')).toHaveLength(1)
+      expect(redirecting.received.map((request) => request.path)).toEqual(['/xrpc/com.atproto.server.createSession'])
+      expect(pds.received).toEqual([])
+    } finally {
+      await redirecting.close()
+    }
+  })
 })

@@ -1,5 +1,9 @@
+import os from 'node:os'
+import type { Request, Response } from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError, readConfig } from '../src/config.js'
+import { metricsRoute } from '../src/metrics/metrics-route.js'
+import { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import { bearer, onPostgres, startTestServer, type TestServer } from './_util/test-server.js'
 
 /** The value of one sample line, e.g. `name{a="b"} 3`; undefined when absent. */
@@ -110,6 +114,89 @@ describe('GET /metrics with METRICS_TOKEN', () => {
     const res = await server.get('/metrics', bearer(token))
     expect(res.status).toBe(200)
     expect(await res.text()).toContain('cocore_http_requests_total')
+  })
+})
+
+/** This machine's own non-loopback IPv4 address: connecting to it gives a non-loopback peer. */
+const lanAddress = Object.values(os.networkInterfaces())
+  .flat()
+  .find((entry) => entry?.family === 'IPv4' && !entry.internal)?.address
+
+// The Docker image's case: bound to every interface, no METRICS_TOKEN.
+describe('GET /metrics without METRICS_TOKEN on HOST=0.0.0.0', () => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startTestServer({ host: '0.0.0.0', trustProxy: true })
+  })
+  afterAll(() => server.close())
+
+  it('serves a client on this machine', async () => {
+    const res = await server.get('/metrics')
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('cocore_http_requests_total')
+  })
+
+  // Needs a network interface besides loopback; the route-level cases below run everywhere.
+  it.runIf(lanAddress)('answers 403 Forbidden to another address, whatever X-Forwarded-For says', async () => {
+    const res = await fetch(`http://${lanAddress}:${server.port}/metrics`, { headers: { 'x-forwarded-for': '127.0.0.1' } })
+    expect(res.status).toBe(403)
+    expect(res.headers.get('cache-control')).toBe('no-store')
+    expect(await res.json()).toMatchObject({ error: 'Forbidden' })
+  })
+})
+
+describe.runIf(lanAddress)('GET /metrics with METRICS_TOKEN on HOST=0.0.0.0', () => {
+  const token = 'metrics-token-for-tests-0123456789'
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startTestServer({ host: '0.0.0.0', metricsToken: token })
+  })
+  afterAll(() => server.close())
+
+  it('serves the token to another address, and 401 without it', async () => {
+    const url = `http://${lanAddress}:${server.port}/metrics`
+    expect((await fetch(url, { headers: bearer(token) })).status).toBe(200)
+    const refused = await fetch(url)
+    expect(refused.status).toBe(401)
+    expect(await refused.json()).toMatchObject({ error: 'AuthRequired' })
+  })
+})
+
+describe('who may read /metrics without METRICS_TOKEN', () => {
+  const metrics = new ServiceMetrics({ cacheCounters: () => ({ key: undefined, session: undefined }), poolStats: () => undefined })
+
+  /** The route's status for a request whose socket peer is `peer`, claiming loopback in X-Forwarded-For. */
+  async function statusFor(host: string, peer: string): Promise<number> {
+    let status = 200
+    const res = {
+      setHeader: () => res,
+      status: (code: number) => ((status = code), res),
+      json: () => res,
+      end: () => res,
+    }
+    const req = { headers: { 'x-forwarded-for': '127.0.0.1' }, ip: '127.0.0.1', socket: { remoteAddress: peer } }
+    await metricsRoute(metrics, { token: undefined, host })(req as unknown as Request, res as unknown as Response, () => undefined)
+    return status
+  }
+
+  it.each([
+    ['any peer on a loopback HOST', '127.0.0.1', '192.0.2.7'],
+    ['any peer on HOST=localhost', 'localhost', '192.0.2.7'],
+    ['a loopback peer on HOST=0.0.0.0', '0.0.0.0', '127.0.0.1'],
+    ['another 127/8 peer on HOST=0.0.0.0', '0.0.0.0', '127.1.2.3'],
+    ['an IPv4-mapped loopback peer on HOST=::', '::', '::ffff:127.0.0.1'],
+    ['an IPv6 loopback peer on HOST=::', '::', '::1'],
+  ])('serves %s', async (_case, host, peer) => {
+    expect(await statusFor(host, peer)).toBe(200)
+  })
+
+  it.each([
+    ['a LAN peer on HOST=0.0.0.0', '0.0.0.0', '192.0.2.7'],
+    ['an IPv4-mapped LAN peer on HOST=::', '::', '::ffff:192.0.2.7'],
+    ['an IPv6 peer on HOST=::', '::', 'fd00::7'],
+    ['a peer on a LAN HOST', '192.0.2.2', '192.0.2.7'],
+  ])('refuses %s with 403', async (_case, host, peer) => {
+    expect(await statusFor(host, peer)).toBe(403)
   })
 })
 

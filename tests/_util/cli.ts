@@ -9,7 +9,7 @@ export type CliResult = { status: number | null; stdout: string; stderr: string 
 
 /** The environment of a child: only what the test gives, so the developer's own settings never leak in. */
 function childEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env }
+  return { PATH: process.env.PATH, HOME: process.env.HOME, ...env }
 }
 
 /**

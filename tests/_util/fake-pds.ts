@@ -7,9 +7,11 @@ import { cidForLex } from '@atproto/lex-cbor'
  * account, getRecord and putRecord on its repo. (The end-to-end suite against a real PDS is
  * @atproto/dev-env's; this one keeps the CLI's own behaviour fast to test.)
  */
-export async function startFakePds(account: { did: string; handle: string; password: string }) {
+export async function startFakePds(account: { did: string; handle: string; password: string }, opts: { redirectTo?: string } = {}) {
   const records = new Map<string, { value: unknown; cid: string }>()
   let writes = 0
+  /** Every request as it arrived: path, Authorization and body. */
+  const received: { path: string; authorization: string | undefined; body: string }[] = []
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://pds')
     const send = (status: number, body: unknown) => {
@@ -18,6 +20,12 @@ export async function startFakePds(account: { did: string; handle: string; passw
     }
     let raw = ''
     for await (const chunk of req) raw += chunk
+    received.push({ path: url.pathname, authorization: req.headers.authorization, body: raw })
+    // A PDS that moved (or a man in the middle): 307 keeps the method and the body.
+    if (opts.redirectTo) {
+      res.writeHead(307, { location: `${opts.redirectTo}${req.url ?? '/'}` })
+      return res.end()
+    }
     const body = raw ? JSON.parse(raw) : {}
     const authorized = req.headers.authorization === 'Bearer access-token'
     switch (url.pathname) {
@@ -47,6 +55,7 @@ export async function startFakePds(account: { did: string; handle: string; passw
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     records,
+    received,
     writes: () => writes,
     close: () => new Promise((resolve) => server.close(resolve)),
   }

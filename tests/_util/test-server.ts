@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { XrpcClient } from '@atproto/xrpc'
-import { defaultKeyCacheConfig, type Config, type IdentityConfig, type KeyCacheConfig } from '../../src/config.js'
+import { defaultKeyCacheConfig, type Config, type IdentityConfig, type KeyCacheConfig, type LogLevel } from '../../src/config.js'
 import { AppContext } from '../../src/context.js'
 import type { LimitsConfig } from '../../src/limits/limits.js'
 import { schemas } from '../../src/lexicon/lexicons.js'
@@ -18,6 +18,8 @@ export const onPostgres = databaseUrl !== undefined
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>
 
 export type TestServerOptions = {
+  /** HOST; the server is still reached at 127.0.0.1 (0.0.0.0 and :: include it). */
+  host?: string
   lastUsedIntervalSeconds?: number
   keyCache?: Partial<KeyCacheConfig>
   identity?: Partial<IdentityConfig>
@@ -28,7 +30,7 @@ export type TestServerOptions = {
   trustProxy?: Config['trustProxy']
   auditRetentionDays?: number
   metricsToken?: string
-  logLevel?: Config['logLevel']
+  logLevel?: LogLevel
 }
 
 /**
@@ -38,13 +40,14 @@ export type TestServerOptions = {
  */
 export async function startTestServer(opts: TestServerOptions = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocore-account-test-'))
+  const logLevel = opts.logLevel ?? 'info'
   const cfg: Config = {
     port: 0,
-    host: '127.0.0.1',
+    host: opts.host ?? '127.0.0.1',
     databaseUrl: opts.databaseUrl ?? databaseUrl,
     dataDir,
     lastUsedIntervalSeconds: opts.lastUsedIntervalSeconds ?? 60,
-    logLevel: opts.logLevel ?? 'info',
+    logLevel,
     version: 'test',
     keyCache: { ...defaultKeyCacheConfig, ...opts.keyCache },
     maxLiveKeysPerAccount: opts.maxLiveKeysPerAccount ?? 100,
@@ -61,7 +64,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
       done()
     },
   })
-  const ctx = await AppContext.create(cfg, createLogger(cfg.logLevel, logSink))
+  const ctx = await AppContext.create(cfg, createLogger(logLevel, logSink))
   const server = AccountServer.create(ctx, { validateResponse: true })
   const address = await server.start()
   const url = `http://127.0.0.1:${address.port}`
@@ -95,6 +98,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
     post: (nsid: string, body: string | undefined, headers: Record<string, string> = {}) =>
       fetch(`${url}/xrpc/${nsid}`, { method: 'POST', headers, body }),
     get: (pathname: string, headers: Record<string, string> = {}) => fetch(`${url}${pathname}`, { headers }),
+    port: address.port,
     async close() {
       await server.destroy()
       fs.rmSync(dataDir, { recursive: true, force: true })
