@@ -1,5 +1,6 @@
 import { AuthRequiredError, type MethodAuthContext } from '@atproto/xrpc-server'
 import type { AccountAuthFn } from '../auth/verifier.js'
+import { clientLimitKey } from '../client-address.js'
 import { RateLimitedError, setRateLimitHeaders, WindowLimiter } from './window-limiter.js'
 
 export type LimitsConfig = {
@@ -28,6 +29,7 @@ export class AbuseLimits {
    * and once over the limit it is answered 429 instead of 401. A valid credential is
    * always served, so a flood from behind a shared NAT cannot lock out its honest users.
    * A 429 from inside the verifier (service auth's issuer limit) gets its headers here too.
+   * Addresses are counted by clientLimitKey: an IPv6 client by its /64.
    */
   limitAuthFailures(verify: AccountAuthFn): AccountAuthFn {
     const limiter = this.authFailures
@@ -37,7 +39,7 @@ export class AbuseLimits {
       } catch (err) {
         if (err instanceof RateLimitedError) setRateLimitHeaders(ctx.res, err.status, err.windowSeconds)
         if (!limiter || !(err instanceof AuthRequiredError)) throw err
-        const status = limiter.hit(ctx.req.ip ?? 'unknown')
+        const status = limiter.hit(clientLimitKey(ctx.req))
         if (!status.limited) throw err
         setRateLimitHeaders(ctx.res, status)
         throw RateLimitedError.of('Too many failed authentications from this address; retry later', status)
