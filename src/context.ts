@@ -40,6 +40,7 @@ export class AppContext {
     readonly database: Database,
   ) {
     this.identity = new ServiceIdentity(cfg.identity, cfg.host, cfg.port)
+    this.limits = new AbuseLimits(cfg.limits)
     const { verifier, listener } = buildAuthVerifier({
       db: database.db,
       databaseUrl: cfg.databaseUrl,
@@ -51,11 +52,11 @@ export class AppContext {
         audiences: () => this.identity.audiences,
         plcUrl: cfg.identity.plcUrl,
         logger,
+        checkAuthFailureLimit: (clientAddress) => this.limits.checkAuthFailureLimit(clientAddress),
       }),
     })
     this.authVerifier = verifier
     this.invalidationListener = listener
-    this.limits = new AbuseLimits(cfg.limits)
     this.audit = new AuditTrail(database.db, logger, { retentionDays: cfg.auditRetentionDays })
     this.metrics = new ServiceMetrics({ cacheCounters: () => verifier.cacheCounters, poolStats: () => database.poolStats() })
     this.accountAuth = observeAuth(this.limits.limitAuthFailures(verifier.account), (observation, req) => {

@@ -39,6 +39,26 @@ describe('AUTH_FAIL_LIMIT_PER_MINUTE', () => {
   })
 })
 
+describe('the client address the limits count by', () => {
+  const failuresFrom = async (addresses: string[]) => {
+    const statuses = []
+    for (const address of addresses) statuses.push((await getSession({ ...unknownKey, ...from(address) })).status)
+    return statuses
+  }
+
+  it('counts an IPv4 client as one, whichever notation names it', async () => {
+    // 192.0.2.44, IPv4-mapped in its dotted and its hexadecimal spelling.
+    const statuses = await failuresFrom(['192.0.2.44', '::ffff:192.0.2.44', '::ffff:c000:22c', '192.0.2.44', '::ffff:192.0.2.44', '192.0.2.44'])
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429])
+  })
+
+  it('counts an IPv6 client by its /64: a new address in it is no fresh budget, the next /64 is another client', async () => {
+    const statuses = await failuresFrom(['2001:db8:5:6::1', '2001:db8:5:6::2', '2001:db8:5:6:0:0:0:3', '2001:db8:5:6:a:b:c:d', '2001:db8:5:6::5', '2001:db8:5:6::6'])
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429])
+    expect(await failuresFrom(['2001:db8:5:7::1'])).toEqual([401])
+  })
+})
+
 describe('CREATE_KEY_LIMIT_PER_MINUTE', () => {
   it('answers 429 beyond the account limit, with RateLimit headers, and counts accounts apart', async () => {
     const alice = await server.newAccount()

@@ -1,8 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AuditTrail } from '../src/audit/audit-trail.js'
-import { cliActor } from '../src/auth/actor.js'
+import { cliActor, requestOrigin } from '../src/auth/actor.js'
 import { insertAuditEvents } from '../src/db/audit-events.js'
 import { createLogger } from '../src/logger.js'
 import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
@@ -129,6 +130,17 @@ describe('the audit trail of key changes', () => {
   })
 })
 
+describe('the client address of a key change', () => {
+  const originOf = (ip: string | undefined) => requestOrigin({ ip, headers: { 'user-agent': 'cli/1' } } as IncomingMessage & { ip?: string })
+
+  it('is the address itself, an IPv4-mapped one as IPv4, and nothing when it is not an address', () => {
+    expect(originOf('::ffff:192.0.2.7')).toEqual({ ip: '192.0.2.7', userAgent: 'cli/1' })
+    // One change is one row: the whole IPv6 address is worth keeping.
+    expect(originOf('2001:db8:a:b::1')?.ip).toBe('2001:db8:a:b::1')
+    expect(originOf('forged, 192.0.2.7')?.ip).toBeUndefined()
+  })
+})
+
 describe('the audit trail of failed authentications', () => {
   it('aggregates failures per address and credential kind, without the credential', async () => {
     await server.ctx.audit.flush() // a new aggregation window: only this test's failures in it
@@ -183,6 +195,22 @@ describe('the audit trail of failed authentications', () => {
       .execute()
     expect(rows.length + overflow.length).toBeLessThanOrEqual(10_001)
     expect(rows.reduce((sum, row) => sum + row.count, 0) + overflow.reduce((sum, row) => sum + row.count, 0)).toBe(10_005)
+  })
+
+  it('names an IPv4-mapped client by its IPv4 address, and an IPv6 client by its /64 (one row for the block)', async () => {
+    const trail = new AuditTrail(server.ctx.db, createLogger('silent'), { retentionDays: 0 })
+    const agent = `grouped/${Math.random().toString(36).slice(2)}`
+    const at = new Date()
+    for (const ip of ['::ffff:192.0.2.7', '192.0.2.7', '2001:db8:a:b::1', '2001:db8:a:b:ffff::2', '2001:db8:a:c::1']) {
+      trail.recordAuthFailure('apiKey', { ip, userAgent: agent }, at)
+    }
+    await trail.close()
+    const rows = await server.ctx.db.selectFrom('audit_event').select(['client_ip', 'count']).where('user_agent', '=', agent).orderBy('client_ip').execute()
+    expect(rows).toEqual([
+      { client_ip: '192.0.2.7', count: 2 },
+      { client_ip: '2001:db8:a:b::/64', count: 2 },
+      { client_ip: '2001:db8:a:c::/64', count: 1 },
+    ])
   })
 
   it('writes nothing for a successful authentication', async () => {

@@ -136,44 +136,86 @@ describe('service auth', () => {
     expect(await replay.json()).toMatchObject({ error: 'JwtReplayed' })
   })
 
-  it('bounds how fast tokens from issuers it has not seen make it resolve DIDs', async () => {
-    const fresh = await startTestServer({ identity: { plcUrl: plc.url } })
-    try {
-      const { keypair } = await plc.newAccount()
-      const base32 = 'abcdefghijklmnopqrstuvwxyz234567'
-      // 70 tokens, each naming a different DID the PLC does not know: a resolution each.
-      const tokens = await Promise.all(
-        Array.from({ length: 70 }, (_, i) =>
-          createServiceJwt({ iss: `did:plc:${base32[i >> 5]}${base32[i & 31]}${'q'.repeat(22)}`, aud: fresh.ctx.identity.did, lxm: createApiKey, keypair }),
-        ),
-      )
-      const startedAt = performance.now()
-      const errors = await Promise.all(
-        tokens.map(async (token) => {
-          const res = await fresh.post(createApiKey, '{"name":"x"}', { ...bearer(token), 'content-type': 'application/json' })
-          if (res.status === 429) {
-            // The same RateLimit-* headers as every other limiter: delta-seconds, a policy.
-            expect(res.headers.get('ratelimit-reset')).toBe('1')
-            expect(res.headers.get('ratelimit-policy')).toBe('10;w=1')
-            expect(res.headers.get('retry-after')).toBe('1')
-          }
-          return `${res.status} ${((await res.json()) as { error: string }).error}`
-        }),
-      )
-      const elapsedSeconds = (performance.now() - startedAt) / 1000
-      const resolved = errors.filter((e) => e === '401 BadJwtIss').length
-      // A burst of 50, then 10 a second; the rest are refused before any outbound request.
-      expect(resolved).toBeLessThanOrEqual(50 + Math.ceil(10 * elapsedSeconds))
-      expect(errors.filter((e) => e === '429 RateLimitExceeded').length).toBe(70 - resolved)
-      expect(resolved).toBeLessThan(70)
-    } finally {
-      await fresh.close()
-    }
+  it('refuses an issuer whose DID document is over 32 KB with 401 BadJwtIss', async () => {
+    const { did, keypair } = await plc.newAccount({ documentBytes: 400_000 })
+    const res = await callCreate(await createServiceJwt({ iss: did, aud: server.ctx.identity.did, lxm: createApiKey, keypair }))
+    expect(res.status).toBe(401)
+    expect(await res.json()).toMatchObject({ error: 'BadJwtIss' })
   })
 
   it.each(['a.b.c', 'eyJhbGciOiJFUzI1NksifQ.bm90IGpzb24.c2ln', 'e30.e30.e30'])('answers garbage %s with 401 BadJwt, never 500', async (token) => {
     const res = await callCreate(token)
     expect(res.status).toBe(401)
     expect(await res.json()).toMatchObject({ error: 'BadJwt' })
+  })
+})
+
+describe('the limits on resolving issuers', () => {
+  const getSession = 'dev.cocore.account.getSession'
+  const base32 = 'abcdefghijklmnopqrstuvwxyz234567'
+  /** A did:plc the PLC does not know: naming it makes the service resolve, and fail (401 BadJwtIss). */
+  const unknownDid = (i: number) => `did:plc:${base32[(i >> 10) & 31]}${base32[(i >> 5) & 31]}${base32[i & 31]}${'q'.repeat(21)}`
+  let limited: TestServer
+  let keypair: Keypair
+  let issuers = 0
+  beforeAll(async () => {
+    // The client address comes from X-Forwarded-For (a proxy on loopback).
+    limited = await startTestServer({ identity: { plcUrl: plc.url }, trustProxy: 'loopback', limits: { authFailuresPerMinute: 20 } })
+    keypair = (await plc.newAccount()).keypair
+  })
+  afterAll(() => limited?.close())
+
+  async function callFrom(address: string, token: string) {
+    const res = await limited.get(`/xrpc/${getSession}`, { ...bearer(token), 'x-forwarded-for': address })
+    return { res, outcome: `${res.status} ${res.status === 200 ? '' : ((await res.json()) as { error: string }).error}`.trim() }
+  }
+  const tokenOf = (iss: string, signer: Keypair = keypair) => createServiceJwt({ iss, aud: limited.ctx.identity.did, lxm: getSession, keypair: signer })
+  const newIssuerToken = () => tokenOf(unknownDid(issuers++))
+
+  it('gives each client (an IPv6 client by its /64) its own budget of resolutions, so one flood leaves the others theirs', async () => {
+    // 25 addresses of one /64: one client. (Exact counts, with a clock of their own: service-auth-issuers.test.ts.)
+    const tokens = await Promise.all(Array.from({ length: 25 }, () => newIssuerToken()))
+    const startedAt = performance.now()
+    const flood = await Promise.all(
+      tokens.map(async (token, i) => {
+        const { res, outcome } = await callFrom(`2001:db8:1:2::${(i + 1).toString(16)}`, token)
+        if (res.status === 429) {
+          // The client's own bucket: a burst of 10, then 1 a second.
+          expect(res.headers.get('ratelimit-policy')).toBe('1;w=1')
+          expect(res.headers.get('retry-after')).toBe('1')
+        }
+        return outcome
+      }),
+    )
+    const elapsedSeconds = (performance.now() - startedAt) / 1000
+    const resolved = flood.filter((outcome) => outcome === '401 BadJwtIss').length
+    // The rest are refused before any outbound request.
+    expect(resolved).toBeLessThanOrEqual(10 + Math.ceil(elapsedSeconds))
+    expect(flood.filter((outcome) => outcome === '429 RateLimitExceeded')).toHaveLength(25 - resolved)
+
+    // Another /64: resolved, and a real account is served.
+    expect((await callFrom('2001:db8:1:3::1', await newIssuerToken())).outcome).toBe('401 BadJwtIss')
+    const { did, keypair: own } = await plc.newAccount()
+    expect((await callFrom('2001:db8:1:3::1', await tokenOf(did, own))).outcome).toBe('200')
+  })
+
+  it('resolves no new issuer for an address over its failure limit, and still serves it from known keys', async () => {
+    const known = await plc.newAccount()
+    expect((await callFrom('192.0.2.1', await tokenOf(known.did, known.keypair))).outcome).toBe('200')
+
+    const failures = []
+    for (let i = 0; i < 21; i++) failures.push((await callFrom('203.0.113.5', `cocore-${'U'.repeat(43)}`)).outcome)
+    expect(failures.at(-1)).toBe('429 RateLimitExceeded')
+
+    // A valid token of an issuer not known yet: refused before its DID is asked for (in either notation of the address).
+    for (const address of ['203.0.113.5', '::ffff:203.0.113.5']) {
+      const stranger = await plc.newAccount()
+      const { res, outcome } = await callFrom(address, await tokenOf(stranger.did, stranger.keypair))
+      expect(outcome).toBe('429 RateLimitExceeded')
+      expect(res.headers.get('ratelimit-policy')).toBe('20;w=60')
+      expect(plc.requestsFor(stranger.did)).toBe(0)
+    }
+    // A known issuer's valid token: served.
+    expect((await callFrom('203.0.113.5', await tokenOf(known.did, known.keypair))).outcome).toBe('200')
   })
 })

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Actor, RequestOrigin } from '../auth/actor.js'
+import { addressGroup } from '../client-address.js'
 import { deleteAuditEventsBefore, insertAuditEvents } from '../db/audit-events.js'
 import type { AuditCredentialKind, DatabaseSchema, NewAuditEvent } from '../db/schema.js'
 import type { Logger } from '../logger.js'
@@ -41,9 +42,10 @@ const maxFailureBuckets = 10_000
 
 /**
  * The audit trail's background half: failed authentications, aggregated in memory per
- * client address and credential kind and written as one row per group every flush period
- * (a flood of guesses must not become a flood of inserts), and the retention sweep. Key
- * events are written by ApiKeyService inside the change's transaction.
+ * client address (grouped as the limits count it: an IPv6 client by its /64) and credential
+ * kind and written as one row per group every flush period (a flood of guesses must not
+ * become a flood of inserts), and the retention sweep. Key events are written by
+ * ApiKeyService inside the change's transaction.
  *
  * The user agent is the client's to choose, so it is not part of the group (a client
  * sending a new one with each guess would otherwise get a row per guess): a group keeps the
@@ -72,8 +74,9 @@ export class AuditTrail {
     void this.sweep(new Date())
   }
 
-  /** Counts one failed (or rate-limited) authentication. */
+  /** Counts one failed (or rate-limited) authentication; the row names the address group. */
   recordAuthFailure(kind: AuditCredentialKind, origin: RequestOrigin, at: Date): void {
+    origin = { ...origin, ip: addressGroup(origin.ip) }
     let bucketKey = `${kind}\u0000${origin.ip ?? ''}`
     let bucket = this.failures.get(bucketKey)
     if (!bucket && this.failures.size >= maxFailureBuckets) {

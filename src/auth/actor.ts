@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import { normalizeAddress } from '../client-address.js'
 import type { KeyCreator } from '../db/schema.js'
 import type { Credentials } from './verifier.js'
 
@@ -23,10 +24,13 @@ export const cliActor: Actor = { kind: 'cli' }
 /** A user agent is the client's to choose: keep enough to recognise it, not a megabyte. */
 const maxUserAgentLength = 256
 
-/** The client address (Express's `req.ip`, which honours TRUST_PROXY) and user agent. */
+/**
+ * The client address (Express's `req.ip`, which honours TRUST_PROXY; an IPv4-mapped address
+ * as IPv4, nothing when it is not an IP address) and user agent.
+ */
 export function requestOrigin(req: IncomingMessage & { ip?: string }): RequestOrigin {
   const userAgent = req.headers['user-agent']
-  return { ip: req.ip, userAgent: userAgent?.slice(0, maxUserAgentLength) }
+  return { ip: normalizeAddress(req.ip), userAgent: userAgent?.slice(0, maxUserAgentLength) }
 }
 
 /** The actor of an authenticated request. */

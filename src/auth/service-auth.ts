@@ -1,21 +1,22 @@
-import { safeFetchWrap } from '@atproto-labs/fetch-node'
-import { IdResolver, MemoryCache, type Fetch } from '@atproto/identity'
+import type { Fetch } from '@atproto/identity'
 import { AuthRequiredError, XRPCError, verifyJwt } from '@atproto/xrpc-server'
 import type { Kysely } from 'kysely'
-import { LRUCache } from 'lru-cache'
 import type { DatabaseSchema } from '../db/schema.js'
 import { deleteExpiredJtis, recordJti } from '../db/service-auth-jti.js'
-import { isLoopbackHost } from '../identity.js'
-import { RateLimitedError } from '../limits/window-limiter.js'
+import { TokenBucket, TokenBuckets, takeFromAll, type BucketRate } from '../limits/token-bucket.js'
 import type { Logger } from '../logger.js'
+import { IssuerKeys } from './issuer-keys.js'
 
 /** Longest lifetime (exp - iat) accepted; PDSes sign 60 s tokens, getServiceAuth up to an hour. */
 const maxLifetimeSeconds = 5 * 60
 const clockSkewSeconds = 30
-/** Resolutions of issuers not resolved lately: a burst, then this many per second. */
-const unknownIssuerBurst = 50
-const unknownIssuerPerSecond = 10
-const resolutionTimeoutMs = 3_000
+/** Resolutions of issuers we hold no key for, from all clients: a burst, then a steady rate. */
+const allClientsResolutions: BucketRate = { burst: 50, perSecond: 10 }
+/** And from one client address (group): one flooding client leaves the rest to the others. */
+const perClientResolutions: BucketRate = { burst: 10, perSecond: 1 }
+const maxTrackedClients = 100_000
+/** The atproto DID syntax allows 2 KB. */
+const maxIssuerLength = 2048
 
 export type ServiceAuthOptions = {
   db: Kysely<DatabaseSchema>
@@ -23,7 +24,16 @@ export type ServiceAuthOptions = {
   audiences: () => string[]
   plcUrl: string
   logger: Logger
+  /**
+   * Throws (429) when a client address is over its failed-authentication limit, without
+   * counting: such a client may still be served from known keys, but makes us resolve nothing.
+   */
+  checkAuthFailureLimit?: (clientAddress: string) => void
   now?: () => number
+  /** Tests only: the issuer-key cache's bounds (defaults: 100,000 issuers, 16 MiB). */
+  issuerCache?: { maxEntries: number; maxBytes: number }
+  /** Tests only: see IssuerKeysOptions.fetch. */
+  fetch?: Fetch
 }
 
 /** What a verified service-auth token says: who called. */
@@ -34,32 +44,31 @@ export type ServiceAuthResult = { did: string }
  * xrpc-server's `verifyJwt` against the `#atproto` key of the issuer's DID document, and adds
  * the checks it lacks: both audience forms, a 5-minute lifetime cap, `jti` and `iat`
  * required, a `jti` accepted once across all instances (Postgres), did:plc and did:web
- * issuers only, and a bounded rate of resolutions for issuers not seen lately (resolving is
- * an outbound request that an anonymous caller can trigger).
+ * issuers only. Resolving an issuer is an outbound request that an anonymous caller can
+ * trigger, so each one (a new issuer, or a forced refresh after a bad signature) must pass
+ * the client's failure limit, its own token bucket and the bucket of all clients.
  */
 export class ServiceAuthVerifier {
-  private readonly idResolver: IdResolver
-  private readonly recentlyResolved = new LRUCache<string, true>({ max: 100_000, ttl: 3_600_000 })
-  private resolutionTokens = unknownIssuerBurst
-  private tokensCheckedAt: number
+  private readonly issuerKeys: IssuerKeys
+  private readonly allClients: TokenBucket
+  private readonly perClient: TokenBuckets
   private readonly now: () => number
   private readonly sweeper: NodeJS.Timeout
 
   constructor(private readonly opts: ServiceAuthOptions) {
     this.now = opts.now ?? Date.now
-    this.tokensCheckedAt = this.now()
-    this.idResolver = new IdResolver({
-      plcUrl: opts.plcUrl,
-      timeout: resolutionTimeoutMs,
-      didCache: new MemoryCache(),
-      fetch: identityFetch(opts.plcUrl),
-    })
+    this.issuerKeys = new IssuerKeys({ plcUrl: opts.plcUrl, logger: opts.logger, now: this.now, fetch: opts.fetch, ...opts.issuerCache })
+    this.allClients = new TokenBucket(allClientsResolutions, this.now)
+    this.perClient = new TokenBuckets(perClientResolutions, maxTrackedClients, this.now)
     this.sweeper = setInterval(() => void this.forgetExpiredJtis(), 60_000)
     this.sweeper.unref()
   }
 
-  /** Verifies `token` for a call of `lxm`; throws AuthRequiredError with xrpc-server's or our error names. */
-  async verify(token: string, lxm: string): Promise<ServiceAuthResult> {
+  /**
+   * Verifies `token` for a call of `lxm` from `clientAddress` (its limit key); throws
+   * AuthRequiredError with xrpc-server's or our error names, or a 429 from the limits.
+   */
+  async verify(token: string, lxm: string, clientAddress: string): Promise<ServiceAuthResult> {
     const claims = readClaims(token)
     if (!this.opts.audiences().includes(claims.aud)) {
       throw new AuthRequiredError('jwt audience does not match service did', 'BadJwtAudience')
@@ -71,7 +80,7 @@ export class ServiceAuthVerifier {
     if (claims.exp - claims.iat > maxLifetimeSeconds || claims.iat > nowSeconds + clockSkewSeconds) {
       throw new AuthRequiredError(`jwt lifetime must not exceed ${maxLifetimeSeconds} seconds`, 'BadJwtLifetime')
     }
-    const payload = await verifyJwt(token, null, lxm, (iss, forceRefresh) => this.signingKey(iss, forceRefresh)).catch(
+    const payload = await verifyJwt(token, null, lxm, (iss, forceRefresh) => this.signingKey(iss, forceRefresh, clientAddress)).catch(
       (err: unknown) => {
         // verifyJwt parses the header with a bare JSON.parse: garbage must be a 401, not a 500.
         throw err instanceof XRPCError ? err : new AuthRequiredError('poorly formatted jwt', 'BadJwt')
@@ -87,34 +96,23 @@ export class ServiceAuthVerifier {
     clearInterval(this.sweeper)
   }
 
-  private async signingKey(iss: string, forceRefresh: boolean): Promise<string> {
-    // An account calls us, never a service of it (`did#fragment`, as labelers sign).
-    if ((!iss.startsWith('did:plc:') && !iss.startsWith('did:web:')) || iss.includes('#')) {
-      throw new AuthRequiredError('the jwt issuer must be the DID (did:plc or did:web) of an account', 'BadJwtIss')
-    }
-    if (!this.recentlyResolved.has(iss)) this.takeResolutionToken()
-    try {
-      const key = await this.idResolver.did.resolveAtprotoKey(iss, forceRefresh)
-      this.recentlyResolved.set(iss, true)
-      return key
-    } catch (err) {
-      // Not cached: the next attempt resolves again.
-      this.opts.logger.info({ iss, err: { message: (err as Error).message } }, 'service auth: issuer did not resolve')
-      throw new AuthRequiredError('could not resolve the jwt issuer', 'BadJwtIss')
-    }
+  /** What the issuer-key cache holds (tests, operators). */
+  get issuerCacheSize(): { entries: number; bytes: number } {
+    return this.issuerKeys.size
   }
 
-  private takeResolutionToken(): void {
-    const now = this.now()
-    const refill = ((now - this.tokensCheckedAt) / 1000) * unknownIssuerPerSecond
-    this.resolutionTokens = Math.min(unknownIssuerBurst, this.resolutionTokens + refill)
-    this.tokensCheckedAt = now
-    if (this.resolutionTokens < 1) {
-      // Presented as its steady rate (10 per 1-second window); the next token is under a second away.
-      const status = { limited: true, limit: unknownIssuerPerSecond, remaining: 0, resetSeconds: 1 }
-      throw RateLimitedError.of('too many unknown token issuers; retry shortly', status, 1)
+  private async signingKey(iss: string, forceRefresh: boolean, clientAddress: string): Promise<string> {
+    // An account calls us, never a service of it (`did#fragment`, as labelers sign).
+    if ((!iss.startsWith('did:plc:') && !iss.startsWith('did:web:')) || iss.includes('#') || iss.length > maxIssuerLength) {
+      throw new AuthRequiredError('the jwt issuer must be the DID (did:plc or did:web) of an account', 'BadJwtIss')
     }
-    this.resolutionTokens -= 1
+    return this.issuerKeys.signingKey(iss, forceRefresh, () => this.admitResolution(clientAddress))
+  }
+
+  /** Throws 429 unless the client may make us resolve an issuer now; takes its tokens if so. */
+  private admitResolution(clientAddress: string): void {
+    this.opts.checkAuthFailureLimit?.(clientAddress)
+    takeFromAll([this.perClient.of(clientAddress), this.allClients], 'too many DID resolutions for service-auth tokens; retry shortly')
   }
 
   private async forgetExpiredJtis(): Promise<void> {
@@ -142,21 +140,4 @@ function readClaims(token: string): Claims {
     // fall through
   }
   throw new AuthRequiredError('poorly formatted jwt', 'BadJwt')
-}
-
-/**
- * The identity library's SSRF-protected fetch for everything (did:web documents, a public
- * PLC), except a plain-http PLC_URL on a loopback host (dev and tests), which that fetch
- * would refuse so that every token failed.
- */
-function identityFetch(plcUrl: string): Fetch {
-  // The same settings as @atproto/identity's own default fetch (which it does not export).
-  const safeFetch = safeFetchWrap({ allowIpHost: false, allowImplicitRedirect: false })
-  const plc = new URL(plcUrl)
-  const loopbackPlc = plc.protocol === 'http:' && isLoopbackHost(plc.hostname)
-  if (!loopbackPlc) return safeFetch
-  return (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input))
-    return url.origin === plc.origin ? globalThis.fetch(input, init) : safeFetch(input, init)
-  }
 }

@@ -1,6 +1,7 @@
 import { AuthRequiredError, parseReqNsid, type MethodAuthContext } from '@atproto/xrpc-server'
 import { parseCookie } from 'cookie'
 import type { Kysely } from 'kysely'
+import { clientLimitKey } from '../client-address.js'
 import type { KeyCacheConfig } from '../config.js'
 import { findKeyByHash } from '../db/api-keys.js'
 import type { CredentialKind } from '../db/credential-events.js'
@@ -23,6 +24,12 @@ export type AccountAuth = { credentials: Credentials }
 
 /** A verifier as xrpc-server's `auth` option takes it. */
 export type AccountAuthFn = (ctx: Pick<MethodAuthContext, 'req' | 'res'>) => Promise<AccountAuth>
+
+/**
+ * What a service-auth token is checked against beyond its headers: the method called (its
+ * `lxm`, parsed only when needed) and the client's limit key (see clientLimitKey).
+ */
+export type ServiceAuthCall = { method: () => string; clientAddress: string }
 
 /** The kind of credential a request presents, valid or not; `none` when it sends none. */
 export type PresentedCredentialKind = Credentials['type'] | 'none'
@@ -88,7 +95,7 @@ export class AuthVerifier {
     res.setHeader('Cache-Control', 'private')
     res.setHeader('Vary', 'Authorization, Cookie')
     // The method's NSID is parsed from the URL only for a service-auth token, which names it.
-    return { credentials: await this.verifyHeaders(req.headers, () => parseReqNsid(req)) }
+    return { credentials: await this.verifyHeaders(req.headers, { method: () => parseReqNsid(req), clientAddress: clientLimitKey(req) }) }
   }
 
   /** The credential kinds this verifier accepts, as describeService reports them. */
@@ -98,10 +105,10 @@ export class AuthVerifier {
 
   /**
    * Verifies the credential of a request's headers; throws AuthRequired (401) when there is
-   * none that works. `method` (the NSID called) is what a service-auth token must name.
+   * none that works. Without `call` (the method and client), service-auth tokens are refused.
    */
-  async verifyHeaders(headers: { authorization?: string; cookie?: string }, method?: () => string): Promise<Credentials> {
-    if (headers.authorization !== undefined) return this.verifyBearer(headers.authorization, method)
+  async verifyHeaders(headers: { authorization?: string; cookie?: string }, call?: ServiceAuthCall): Promise<Credentials> {
+    if (headers.authorization !== undefined) return this.verifyBearer(headers.authorization, call)
     const sessionToken = readSessionCookie(headers.cookie)
     if (sessionToken !== undefined) return this.verifySession(sessionToken)
     throw authRequired(`Authentication required: send "Authorization: Bearer cocore-…" or the ${sessionCookieName} cookie`)
@@ -135,10 +142,10 @@ export class AuthVerifier {
     await this.keyUsage.close()
   }
 
-  private async verifyBearer(authorization: string, method: (() => string) | undefined): Promise<Credentials> {
+  private async verifyBearer(authorization: string, call: ServiceAuthCall | undefined): Promise<Credentials> {
     const secret = readBearerToken(authorization)
-    if (secret !== undefined && method !== undefined && this.serviceAuth && looksLikeJwt(secret)) {
-      return { type: 'serviceAuth', did: (await this.serviceAuth.verify(secret, method())).did }
+    if (secret !== undefined && call !== undefined && this.serviceAuth && looksLikeJwt(secret)) {
+      return { type: 'serviceAuth', did: (await this.serviceAuth.verify(secret, call.method(), call.clientAddress)).did }
     }
     if (secret === undefined || !isApiKeySecret(secret)) {
       throw authRequired('The Authorization header must be "Bearer cocore-…" with a complete API key, or a service-auth token')

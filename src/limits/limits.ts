@@ -1,6 +1,7 @@
 import { AuthRequiredError, type MethodAuthContext } from '@atproto/xrpc-server'
 import type { AccountAuthFn } from '../auth/verifier.js'
-import { RateLimitedError, setRateLimitHeaders, WindowLimiter } from './window-limiter.js'
+import { clientLimitKey } from '../client-address.js'
+import { RateLimitedError, setRateLimitHeaders, WindowLimiter, type LimitStatus } from './window-limiter.js'
 
 export type LimitsConfig = {
   /** Failed authentications per client address per minute before 429s; 0: no limit. */
@@ -27,7 +28,8 @@ export class AbuseLimits {
    * Wraps an auth verifier: a failed authentication counts against the client's address,
    * and once over the limit it is answered 429 instead of 401. A valid credential is
    * always served, so a flood from behind a shared NAT cannot lock out its honest users.
-   * A 429 from inside the verifier (service auth's issuer limit) gets its headers here too.
+   * A 429 from inside the verifier (service auth's resolution limits) gets its headers here
+   * too. Addresses are counted by clientLimitKey: an IPv6 client by its /64.
    */
   limitAuthFailures(verify: AccountAuthFn): AccountAuthFn {
     const limiter = this.authFailures
@@ -37,12 +39,22 @@ export class AbuseLimits {
       } catch (err) {
         if (err instanceof RateLimitedError) setRateLimitHeaders(ctx.res, err.status, err.windowSeconds)
         if (!limiter || !(err instanceof AuthRequiredError)) throw err
-        const status = limiter.hit(ctx.req.ip ?? 'unknown')
+        const status = limiter.hit(clientLimitKey(ctx.req))
         if (!status.limited) throw err
         setRateLimitHeaders(ctx.res, status)
-        throw RateLimitedError.of('Too many failed authentications from this address; retry later', status)
+        throw tooManyFailures(status)
       }
     }
+  }
+
+  /**
+   * Throws 429 when `clientAddress` (a clientLimitKey) is over its failed-authentication
+   * limit, without counting: for work a failing client must not trigger (service auth
+   * resolving an issuer), while its valid credentials are still served.
+   */
+  checkAuthFailureLimit(clientAddress: string): void {
+    const status = this.authFailures?.peek(clientAddress)
+    if (status?.limited) throw tooManyFailures(status)
   }
 
   /** Counts a createApiKey of `did`; throws 429 RateLimitExceeded over the limit. */
@@ -52,4 +64,8 @@ export class AbuseLimits {
     setRateLimitHeaders(res, status)
     if (status.limited) throw RateLimitedError.of('Too many keys created for this account in the last minute; retry later', status)
   }
+}
+
+function tooManyFailures(status: LimitStatus): RateLimitedError {
+  return RateLimitedError.of('Too many failed authentications from this address; retry later', status)
 }
