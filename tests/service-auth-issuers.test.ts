@@ -94,12 +94,22 @@ describe('the DID documents it reads', () => {
     expect(requests()).toBe(keysKept === 1 ? 1 : 2)
   })
 
-  it('refuses an issuer longer than a DID may be (2 KB) with 401 BadJwtIss, without asking for it', async () => {
-    const { verifier } = newVerifier()
+  it.each([
+    ['longer than a did:plc', `did:plc:${'a'.repeat(2_100)}`],
+    ['shorter than a did:plc', 'did:plc:abc'],
+    ['a did:web with a path (any URL of any host)', 'did:web:example.com%2Fany%2Fpath%3F'],
+    ['a did:web with a user part', 'did:web:user%40example.com'],
+  ])('refuses an issuer %s with 401 BadJwtIss, without asking for it', async (_case, did) => {
+    let fetches = 0
+    const { verifier } = newVerifier({
+      fetch: (input, init) => {
+        fetches++
+        return globalThis.fetch(input, init)
+      },
+    })
     const { keypair } = await plc.newAccount()
-    const did = `did:plc:${'a'.repeat(2_100)}`
     expect(await outcome(verifier.verify(await tokenOf(did, keypair), lxm, client))).toBe('401 BadJwtIss')
-    expect(plc.requestsFor(did)).toBe(0)
+    expect(fetches).toBe(0)
   })
 
   it('keeps only the signing keys of the issuers it saw, within its bounds: twice as many issuers as it holds, 30 KB documents', async () => {
@@ -172,6 +182,22 @@ describe('the resolution budgets (every resolution is an outbound request an ano
     let resolved = 0
     for (let client = 0; client < 14; client++) resolved += (await newIssuersFrom(verifier, `192.0.2.${client}`, 1))['401 BadJwtIss'] ?? 0
     expect(resolved).toBe(10)
+  })
+
+  it('still answers with the key of an issuer resolved an hour ago when the budgets refuse to resolve it again', async () => {
+    const { verifier, clock } = newVerifier()
+    const { did, keypair: own } = await plc.newAccount()
+    expect(await outcome(verifier.verify(await tokenOf(did, own), lxm, '203.0.113.4'))).toBe('ok')
+    clock.now += 3_600_000
+    // A flood spends the client's burst (and would spend the shared one) on new issuers.
+    expect(await newIssuersFrom(verifier, '203.0.113.4', 11)).toEqual({ '401 BadJwtIss': 10, '429 RateLimitExceeded': 1 })
+
+    expect(await outcome(verifier.verify(await tokenOf(did, own), lxm, '203.0.113.4'))).toBe('ok')
+    expect(plc.requestsFor(did)).toBe(1)
+    // With budget again, the key is resolved anew.
+    clock.now += 1_000
+    expect(await outcome(verifier.verify(await tokenOf(did, own), lxm, '203.0.113.4'))).toBe('ok')
+    expect(plc.requestsFor(did)).toBe(2)
   })
 
   it('serves known issuers to a client out of budget', async () => {

@@ -95,6 +95,12 @@ describe('service auth', () => {
         signClaims({ iss: did, aud: server.ctx.identity.did, lxm: createApiKey, jti: 'abc', exp: now() + 60 }, keypair),
     ],
     [
+      'a jti over 256 bytes (the replay table could not index it)',
+      'BadJwt',
+      async (did: string, keypair: Keypair) =>
+        signClaims({ iss: did, aud: server.ctx.identity.did, lxm: createApiKey, jti: 'j'.repeat(2_900), iat: now(), exp: now() + 60 }, keypair),
+    ],
+    [
       'a signature by another key',
       'BadJwtSignature',
       async (did: string) =>
@@ -199,9 +205,10 @@ describe('the limits on resolving issuers', () => {
     expect((await callFrom('2001:db8:1:3::1', await tokenOf(did, own))).outcome).toBe('200')
   })
 
-  it('resolves no new issuer for an address over its failure limit, and still serves it from known keys', async () => {
+  it('checks no service-auth token for an address over its failure limit (no resolution, no signature), and still serves its API keys', async () => {
     const known = await plc.newAccount()
     expect((await callFrom('192.0.2.1', await tokenOf(known.did, known.keypair))).outcome).toBe('200')
+    const key = await limited.createKey(limited.newDid())
 
     const failures = []
     for (let i = 0; i < 21; i++) failures.push((await callFrom('203.0.113.5', `cocore-${'U'.repeat(43)}`)).outcome)
@@ -215,7 +222,11 @@ describe('the limits on resolving issuers', () => {
       expect(res.headers.get('ratelimit-policy')).toBe('20;w=60')
       expect(plc.requestsFor(stranger.did)).toBe(0)
     }
-    // A known issuer's valid token: served.
-    expect((await callFrom('203.0.113.5', await tokenOf(known.did, known.keypair))).outcome).toBe('200')
+    // A known issuer's token: no signature is checked either (each costs milliseconds of CPU,
+    // and a forged one costs its sender nothing), so it is refused, valid or not.
+    expect((await callFrom('203.0.113.5', await tokenOf(known.did, known.keypair))).outcome).toBe('429 RateLimitExceeded')
+    expect((await callFrom('203.0.113.5', await tokenOf(known.did, await Secp256k1Keypair.create()))).outcome).toBe('429 RateLimitExceeded')
+    // An API key is a hash lookup: served.
+    expect((await callFrom('203.0.113.5', key.secret)).outcome).toBe('200')
   })
 })

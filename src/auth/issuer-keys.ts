@@ -14,6 +14,14 @@ const maxDidDocumentBytes = 32 * 1024
 const resolutionTimeoutMs = 3_000
 /** How long a resolved key is used before the issuer is resolved again. */
 const keyLifetimeMs = 3_600_000
+/**
+ * How long an older key still answers when our own resolution budget refuses to resolve its
+ * issuer again: an anonymous flood may drain the budget, and must not lock out an active
+ * issuer whose hour is up. A day, as @atproto/identity's own cache serves a stale document.
+ */
+const keyServedWhileRefusedMs = 24 * 3_600_000
+/** What of an error is logged: the DID library quotes a malformed document whole in its message. */
+const maxLoggedLength = 200
 /** A bad signature asks for a fresh key (a rotation); at most once per issuer per this. */
 const forcedRefreshIntervalMs = 60_000
 
@@ -68,21 +76,36 @@ export class IssuerKeys {
   async signingKey(iss: string, forceRefresh: boolean, admit: () => void): Promise<string> {
     const now = this.opts.now()
     let known = this.issuers.get(iss)
-    if (known && now - known.resolvedAt >= keyLifetimeMs) {
+    if (known && now - known.resolvedAt >= keyServedWhileRefusedMs) {
       this.issuers.delete(iss)
       known = undefined
     }
-    if (known && (!forceRefresh || now - known.refreshTriedAt < forcedRefreshIntervalMs)) return known.key
-    admit()
+    const current = known !== undefined && now - known.resolvedAt < keyLifetimeMs
+    if (known && current && (!forceRefresh || now - known.refreshTriedAt < forcedRefreshIntervalMs)) return known.key
+    if (known && !current) {
+      // Its hour is up: resolve again if the budget allows; refused, the older key still answers.
+      try {
+        admit()
+      } catch {
+        return known.key
+      }
+    } else {
+      admit()
+    }
     // Set before the request: the bad signatures that follow within the minute, concurrent ones too, use the key we hold.
     if (known) known.refreshTriedAt = now
     let key: string
     try {
       key = await this.resolver.resolveAtprotoKey(iss)
     } catch (err) {
-      // Not cached (a key we could not confirm is dropped too): the next attempt resolves again, within the limits.
-      this.issuers.delete(iss)
-      this.opts.logger.info({ iss, err: { message: (err as Error).message } }, 'service auth: issuer did not resolve')
+      // Not cached: the next attempt resolves again, within the limits. A forced refresh
+      // that fails keeps the current key (a forged token must not evict it); an expired
+      // key that could not be confirmed is dropped.
+      if (!current) this.issuers.delete(iss)
+      this.opts.logger.info(
+        { iss, err: { message: (err as Error).message.slice(0, maxLoggedLength) } },
+        'service auth: issuer did not resolve',
+      )
       throw new AuthRequiredError('could not resolve the jwt issuer', 'BadJwtIss')
     }
     this.issuers.set(iss, { key, resolvedAt: now, refreshTriedAt: now })

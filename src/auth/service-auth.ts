@@ -15,8 +15,17 @@ const allClientsResolutions: BucketRate = { burst: 50, perSecond: 10 }
 /** And from one client address (group): one flooding client leaves the rest to the others. */
 const perClientResolutions: BucketRate = { burst: 10, perSecond: 1 }
 const maxTrackedClients = 100_000
-/** The atproto DID syntax allows 2 KB. */
-const maxIssuerLength = 2048
+/**
+ * Longest `jti` we record, in bytes. The replay table's key is (iss, jti): Postgres refuses
+ * an index row over ~2.7 KB, so an unbounded jti in a validly signed token was a 500.
+ */
+const maxJtiBytes = 256
+/**
+ * An account's did:web is a host name (with an optional `%3A` port), nothing more: atproto
+ * allows no path, and a path (`did:web:host%2Fany%2Fpath`) would let anyone make us GET any
+ * URL of any public host.
+ */
+const accountDidWeb = /^did:web:[a-z0-9.-]{1,253}(%3a\d{1,5})?$/i
 
 export type ServiceAuthOptions = {
   db: Kysely<DatabaseSchema>
@@ -29,6 +38,11 @@ export type ServiceAuthOptions = {
    * counting: such a client may still be served from known keys, but makes us resolve nothing.
    */
   checkAuthFailureLimit?: (clientAddress: string) => void
+  /**
+   * The wall clock (ms), for the tokens' `iat` and `exp`. A test clock set here drives the
+   * rate limits and the key cache's ages too; by default those run on a monotonic clock, so
+   * that a wall-clock step can neither stretch nor empty them.
+   */
   now?: () => number
   /** Tests only: the issuer-key cache's bounds (defaults: 100,000 issuers, 16 MiB). */
   issuerCache?: { maxEntries: number; maxBytes: number }
@@ -57,9 +71,10 @@ export class ServiceAuthVerifier {
 
   constructor(private readonly opts: ServiceAuthOptions) {
     this.now = opts.now ?? Date.now
-    this.issuerKeys = new IssuerKeys({ plcUrl: opts.plcUrl, logger: opts.logger, now: this.now, fetch: opts.fetch, ...opts.issuerCache })
-    this.allClients = new TokenBucket(allClientsResolutions, this.now)
-    this.perClient = new TokenBuckets(perClientResolutions, maxTrackedClients, this.now)
+    const elapsed = opts.now ?? (() => performance.now())
+    this.issuerKeys = new IssuerKeys({ plcUrl: opts.plcUrl, logger: opts.logger, now: elapsed, fetch: opts.fetch, ...opts.issuerCache })
+    this.allClients = new TokenBucket(allClientsResolutions, elapsed)
+    this.perClient = new TokenBuckets(perClientResolutions, maxTrackedClients, elapsed)
     this.sweeper = setInterval(() => void this.forgetExpiredJtis(), 60_000)
     this.sweeper.unref()
   }
@@ -76,10 +91,17 @@ export class ServiceAuthVerifier {
     if (typeof claims.jti !== 'string' || claims.jti === '' || typeof claims.iat !== 'number') {
       throw new AuthRequiredError('the jwt must carry jti and iat', 'BadJwt')
     }
+    if (Buffer.byteLength(claims.jti) > maxJtiBytes) {
+      throw new AuthRequiredError(`the jwt's jti must not be longer than ${maxJtiBytes} bytes`, 'BadJwt')
+    }
     const nowSeconds = this.now() / 1000
     if (claims.exp - claims.iat > maxLifetimeSeconds || claims.iat > nowSeconds + clockSkewSeconds) {
       throw new AuthRequiredError(`jwt lifetime must not exceed ${maxLifetimeSeconds} seconds`, 'BadJwtLifetime')
     }
+    // A signature check costs milliseconds of CPU (a key lookup, microseconds): a client over
+    // its failure limit gets no more of them, valid or not. Keys and sessions are still
+    // served to it (see AbuseLimits.limitAuthFailures).
+    this.opts.checkAuthFailureLimit?.(clientAddress)
     const payload = await verifyJwt(token, null, lxm, (iss, forceRefresh) => this.signingKey(iss, forceRefresh, clientAddress)).catch(
       (err: unknown) => {
         // verifyJwt parses the header with a bare JSON.parse: garbage must be a 401, not a 500.
@@ -103,7 +125,7 @@ export class ServiceAuthVerifier {
 
   private async signingKey(iss: string, forceRefresh: boolean, clientAddress: string): Promise<string> {
     // An account calls us, never a service of it (`did#fragment`, as labelers sign).
-    if ((!iss.startsWith('did:plc:') && !iss.startsWith('did:web:')) || iss.includes('#') || iss.length > maxIssuerLength) {
+    if (!/^did:plc:[a-z2-7]{24}$/.test(iss) && !accountDidWeb.test(iss)) {
       throw new AuthRequiredError('the jwt issuer must be the DID (did:plc or did:web) of an account', 'BadJwtIss')
     }
     return this.issuerKeys.signingKey(iss, forceRefresh, () => this.admitResolution(clientAddress))
@@ -111,7 +133,6 @@ export class ServiceAuthVerifier {
 
   /** Throws 429 unless the client may make us resolve an issuer now; takes its tokens if so. */
   private admitResolution(clientAddress: string): void {
-    this.opts.checkAuthFailureLimit?.(clientAddress)
     takeFromAll([this.perClient.of(clientAddress), this.allClients], 'too many DID resolutions for service-auth tokens; retry shortly')
   }
 

@@ -48,13 +48,14 @@ export class AbuseLimits {
   }
 
   /**
-   * Throws 429 when `clientAddress` (a clientLimitKey) is over its failed-authentication
-   * limit, without counting: for work a failing client must not trigger (service auth
-   * resolving an issuer), while its valid credentials are still served.
+   * Throws 429 when `clientAddress` (a clientLimitKey) has used up its failed-authentication
+   * limit (its next failure would be a 429), without counting: for costly work a failing
+   * client must not trigger (service auth's signature check and issuer resolution), while
+   * its keys and sessions are still served.
    */
   checkAuthFailureLimit(clientAddress: string): void {
     const status = this.authFailures?.peek(clientAddress)
-    if (status?.limited) throw tooManyFailures(status)
+    if (status && status.remaining === 0) throw tooManyFailures({ ...status, limited: true })
   }
 
   /** Counts a createApiKey of `did`; throws 429 RateLimitExceeded over the limit. */

@@ -24,7 +24,8 @@ export class WindowLimiter {
     readonly limit: number,
     private readonly windowMs = 60_000,
     maxKeys = 100_000,
-    private readonly now: () => number = Date.now,
+    // Monotonic: a wall-clock step backwards would hold a window (and its 429s) open for as long.
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.windows = new LRUCache({ max: maxKeys })
   }
