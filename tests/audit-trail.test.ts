@@ -197,6 +197,26 @@ describe('the audit trail of failed authentications', () => {
     expect(rows.reduce((sum, row) => sum + row.count, 0) + overflow.reduce((sum, row) => sum + row.count, 0)).toBe(10_005)
   })
 
+  it('writes no more address rows per flush period than it holds, however often a flood of new addresses forces an early flush', async () => {
+    const trail = new AuditTrail(server.ctx.db, createLogger('silent'), { retentionDays: 0, failureFlushMs: 3_600_000 })
+    trail.start()
+    const agent = `rotating-flood/${Math.random().toString(36).slice(2)}`
+    const at = new Date()
+    // A client rotating through a /48: a new /64 with every guess, over many event-loop turns.
+    for (let batch = 0; batch < 5; batch++) {
+      for (let i = 0; i < 6_000; i++) {
+        const n = batch * 6_000 + i
+        trail.recordAuthFailure('apiKey', { ip: `2001:db8:77:${n.toString(16)}::1`, userAgent: agent }, at)
+      }
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    await trail.close()
+    const addressed = await server.ctx.db.selectFrom('audit_event').select(['count']).where('user_agent', '=', agent).execute()
+    const overflow = await server.ctx.db.selectFrom('audit_event').select(['count']).where('first_at', '>=', at).where('client_ip', 'is', null).execute()
+    expect(addressed.length).toBeLessThanOrEqual(10_000)
+    expect([...addressed, ...overflow].reduce((sum, row) => sum + row.count, 0)).toBeGreaterThanOrEqual(30_000)
+  })
+
   it('names an IPv4-mapped client by its IPv4 address, and an IPv6 client by its /64 (one row for the block)', async () => {
     const trail = new AuditTrail(server.ctx.db, createLogger('silent'), { retentionDays: 0 })
     const agent = `grouped/${Math.random().toString(36).slice(2)}`

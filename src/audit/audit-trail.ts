@@ -34,9 +34,11 @@ export type AuditTrailOptions = {
 type FailureBucket = { kind: AuditCredentialKind; origin: RequestOrigin; count: number; firstAt: Date; lastAt: Date }
 
 /**
- * Client addresses whose failures are held between flushes. Beyond it (a flood from more
- * addresses than this within one flush period), failures are still counted, in one
- * bucket per credential kind without an address, and a flush is brought forward.
+ * Client addresses whose failures get a row of their own per flush period. Beyond it (a
+ * flood from more addresses than this within one period), failures are still counted, in
+ * one bucket per credential kind without an address, until the next scheduled flush; the
+ * first overflow brings a flush forward, to bound memory, but starts no new period, so a
+ * client rotating addresses cannot get a row per request.
  */
 const maxFailureBuckets = 10_000
 
@@ -53,6 +55,8 @@ const maxFailureBuckets = 10_000
  */
 export class AuditTrail {
   private failures = new Map<string, FailureBucket>()
+  /** Addressed buckets opened since the last scheduled flush (early flushes do not reset it). */
+  private addressedThisPeriod = 0
   private timers: NodeJS.Timeout[] = []
   private flushing: Promise<void> = Promise.resolve()
   private earlyFlushScheduled = false
@@ -67,7 +71,10 @@ export class AuditTrail {
   /** Starts the periodic flush and sweep (servers only; the CLI writes key events alone). */
   start(): void {
     if (this.timers.length > 0) return
-    const flush = setInterval(() => void this.flush(), this.opts.failureFlushMs ?? 10_000)
+    const flush = setInterval(() => {
+      this.addressedThisPeriod = 0
+      void this.flush()
+    }, this.opts.failureFlushMs ?? 10_000)
     const sweep = setInterval(() => void this.sweep(new Date()), this.opts.sweepIntervalMs ?? 3_600_000)
     this.timers = [flush, sweep]
     for (const timer of this.timers) timer.unref()
@@ -79,17 +86,18 @@ export class AuditTrail {
     origin = { ...origin, ip: addressGroup(origin.ip) }
     let bucketKey = `${kind}\u0000${origin.ip ?? ''}`
     let bucket = this.failures.get(bucketKey)
-    if (!bucket && this.failures.size >= maxFailureBuckets) {
+    if (!bucket && (this.failures.size >= maxFailureBuckets || this.addressedThisPeriod >= maxFailureBuckets)) {
       bucketKey = `${kind}\u0000overflow`
       bucket = this.failures.get(bucketKey)
       origin = {}
-      this.scheduleEarlyFlush()
+      if (this.failures.size >= maxFailureBuckets) this.scheduleEarlyFlush()
     }
     if (bucket) {
       bucket.count++
       bucket.lastAt = at
       return
     }
+    if (origin.ip !== undefined) this.addressedThisPeriod++
     this.failures.set(bucketKey, { kind, origin, count: 1, firstAt: at, lastAt: at })
   }
 
