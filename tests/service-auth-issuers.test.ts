@@ -112,6 +112,19 @@ describe('the DID documents it reads', () => {
     expect(fetches).toBe(0)
   })
 
+  it('logs at most a few hundred characters of a malformed document (the DID library quotes it whole)', async () => {
+    const lines: string[] = []
+    const logger = createLogger('info', { write: (line: string) => void lines.push(line) })
+    const { verifier } = newVerifier({ fetch: globalThis.fetch, logger })
+    const host = await startDidWebHost(0, JSON.stringify('x'.repeat(30_000)))
+    onTestFinished(async () => {
+      await host.close()
+    })
+    expect(await outcome(verifier.verify(await tokenOf(host.did, host.keypair), lxm, client))).toBe('401 BadJwtIss')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]!.length).toBeLessThan(1_000)
+  })
+
   it('keeps only the signing keys of the issuers it saw, within its bounds: twice as many issuers as it holds, 30 KB documents', async () => {
     const bounds = { maxEntries: 250, maxBytes: 256 * 1024 }
     const { verifier, clock } = newVerifier({ issuerCache: bounds })

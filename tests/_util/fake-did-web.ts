@@ -7,9 +7,10 @@ import { didDocument } from './fake-plc.js'
  * A did:web host on loopback (`did:web:localhost%3A<port>`, which the DID resolver fetches
  * over plain http) serving one document with an `#atproto` key, padded to about
  * `documentBytes`. The body is sent in 16 KB chunks without a Content-Length, as a hostile
- * host may: a size cap must count the bytes it reads, not trust a header.
+ * host may: a size cap must count the bytes it reads, not trust a header. `body` replaces
+ * the document with any text (a hostile host's).
  */
-export async function startDidWebHost(documentBytes = 0) {
+export async function startDidWebHost(documentBytes = 0, body?: string) {
   const keypair = await Secp256k1Keypair.create({ exportable: true })
   let did = ''
   let requests = 0
@@ -19,7 +20,7 @@ export async function startDidWebHost(documentBytes = 0) {
       return
     }
     requests++
-    const text = JSON.stringify(didDocument(did, keypair, documentBytes))
+    const text = body ?? JSON.stringify(didDocument(did, keypair, documentBytes))
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
     for (let i = 0; i < text.length; i += 16_384) res.write(text.slice(i, i + 16_384))
     res.end()
