@@ -28,7 +28,9 @@ describe('keys revoke-all against mints in flight', () => {
     }
 
     const minters = Array.from({ length: 12 }, mintUntilRefused)
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    // Revoke in the thick of it: once the minters are going (on a loaded machine a fixed
+    // delay could pass before the first mint, and the race would not be run at all).
+    while (minted.length < 12) await new Promise((resolve) => setTimeout(resolve, 5))
     await server.ctx.apiKeys.revokeAll(did, cliActor, new Date())
     revokedAll = true
     await Promise.all(minters)
