@@ -24,8 +24,8 @@ describe('deleteApiKey', () => {
     const { did, client } = await server.newAccount()
     const revoked = (await client.createApiKey({ name: 'revoked' })).data.key
     await client.revokeApiKey(revoked.id)
-    const expired = await server.createKey(did, { expiresAt: new Date(Date.now() + 200) })
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    const expired = await server.createKey(did, { expiresAt: new Date(server.clock.now().getTime() + 60_000) })
+    server.clock.advance(60_000)
 
     expect(await client.deleteApiKey(revoked.id)).toBe(true)
     expect(await client.deleteApiKey(expired.key.id)).toBe(true)

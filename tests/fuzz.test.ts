@@ -102,7 +102,7 @@ let limitedFixtures: Fixtures
 
 /** An account with a credential of every kind (live, revoked, expired, ended), another account's, and a PDS account. */
 async function makeFixtures(target: TestServer, pdsAccount: Fixtures['pdsAccount']): Promise<Fixtures> {
-  const now = new Date()
+  const now = target.clock.now()
   const [owner, other, ended] = [target.newDid(), target.newDid(), target.newDid()]
   const ownerKey = await target.createKey(owner, { name: 'owner' })
   const revokedKey = await target.createKey(owner, { name: 'revoked' })

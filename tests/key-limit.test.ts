@@ -18,9 +18,9 @@ describe('MAX_LIVE_KEYS_PER_ACCOUNT', () => {
 
     // A revoked key no longer counts, nor does an expired one.
     await client.revokeApiKey(third.data.key.id)
-    const expiring = await client.createApiKey({ name: 'short', expiresAt: new Date(Date.now() + 300).toISOString() })
+    const expiring = await client.createApiKey({ name: 'short', expiresAt: new Date(server.clock.now().getTime() + 60_000).toISOString() })
     expect(expiring.data.key.name).toBe('short')
-    await new Promise((resolve) => setTimeout(resolve, 350))
+    server.clock.advance(60_000)
     await client.createApiKey({ name: 'after expiry' })
     expect((await client.listApiKeys()).data.keys).toHaveLength(5)
     expect(did).toBeDefined()

@@ -13,18 +13,18 @@ describe('listApiKeys', () => {
     const did = server.newDid()
     const owner = await server.createKey(did, { name: 'owner' })
     const client = server.client(bearer(owner.secret))
-    const expiring = await server.createKey(did, { name: 'expiring', expiresAt: new Date(Date.now() + 300) })
+    const expiring = await server.createKey(did, { name: 'expiring', expiresAt: new Date(server.clock.now().getTime() + 60_000) })
     const revoked = (await client.createApiKey({ name: 'revoked' })).data.key
     const live = (await client.createApiKey({ name: 'live' })).data.key
     await client.revokeApiKey(revoked.id)
-    await new Promise((resolve) => setTimeout(resolve, 400))
+    server.clock.advance(60_000)
 
     const { data } = await client.listApiKeys()
 
     expect(data.keys.map((key) => key.name)).toEqual(['live', 'revoked', 'expiring', 'owner'])
     expect(data.keys.map((key) => key.id)).toEqual([live.id, revoked.id, expiring.key.id, owner.key.id])
     expect(data.keys[1]?.revokedAt).toMatch(/Z$/)
-    expect(Date.parse(data.keys[2]?.expiresAt ?? '')).toBeLessThan(Date.now())
+    expect(Date.parse(data.keys[2]?.expiresAt ?? '')).toBeLessThan(server.clock.now().getTime())
   })
 
   it('orders keys created in the same millisecond by id, newest first', async () => {

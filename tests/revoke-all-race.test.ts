@@ -2,6 +2,7 @@ import { XRPCError } from '@atproto/xrpc'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cliActor } from '../src/auth/actor.js'
 import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
+import { waitFor } from './_util/wait-for.js'
 
 let server: TestServer
 beforeAll(async () => {
@@ -28,8 +29,9 @@ describe('keys revoke-all against mints in flight', () => {
     }
 
     const minters = Array.from({ length: 12 }, mintUntilRefused)
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    await server.ctx.apiKeys.revokeAll(did, cliActor, new Date())
+    // The revocation lands once the minters are under way, with mints in flight.
+    await waitFor(() => minted.length >= 12, 30_000)
+    await server.ctx.apiKeys.revokeAll(did, cliActor, server.clock.now())
     revokedAll = true
     await Promise.all(minters)
 

@@ -10,6 +10,7 @@ import { schemas } from '../../src/lexicon/lexicons.js'
 import type { OutputSchema as CreatedApiKey } from '../../src/lexicon/types/dev/cocore/account/createApiKey.js'
 import { createLogger } from '../../src/logger.js'
 import { AccountServer } from '../../src/server.js'
+import { TestClock } from './test-clock.js'
 
 /** Real Postgres when DATABASE_URL is set (the CI's second pass), the embedded database otherwise. */
 export const databaseUrl = process.env.DATABASE_URL || undefined
@@ -36,7 +37,7 @@ export type TestServerOptions = {
 /**
  * Starts the real server (the production `AppContext` and `AccountServer`) on a free port,
  * on its own embedded database, or on the shared test Postgres database. Every log line is
- * kept, so tests can check that no secret ever reaches one.
+ * kept, so tests can check that no secret ever reaches one; the clock is the test's to advance.
  */
 export async function startTestServer(opts: TestServerOptions = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocore-account-test-'))
@@ -64,7 +65,8 @@ export async function startTestServer(opts: TestServerOptions = {}) {
       done()
     },
   })
-  const ctx = await AppContext.create(cfg, createLogger(logLevel, logSink))
+  const clock = new TestClock()
+  const ctx = await AppContext.create(cfg, createLogger(logLevel, logSink), { now: clock.now })
   const server = AccountServer.create(ctx, { validateResponse: true })
   const address = await server.start()
   const url = `http://127.0.0.1:${address.port}`
@@ -73,12 +75,14 @@ export async function startTestServer(opts: TestServerOptions = {}) {
   const newDid = () => `did:plc:test${Math.random().toString(36).slice(2, 14)}`
   /** Mints a key directly (as the CLI does), for tests that need a credential to start from. */
   const mintKey = (did: string, extra: { name?: string; expiresAt?: Date } = {}): Promise<CreatedApiKey> =>
-    ctx.apiKeys.create({ did, name: extra.name ?? 'test key', expiresAt: extra.expiresAt, createdBy: { kind: 'cli' } }, new Date())
+    ctx.apiKeys.create({ did, name: extra.name ?? 'test key', expiresAt: extra.expiresAt, createdBy: { kind: 'cli' } }, clock.now())
   const client = (headers: Record<string, string> = {}) => new AccountClient(url, headers)
 
   return {
     url,
     ctx,
+    /** The server's clock: advance it to expire keys and sessions. */
+    clock,
     logs: () => logLines.join(''),
     newDid,
     createKey: mintKey,
@@ -91,7 +95,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
     /** The stored row of a key, hash included, straight from the database. */
     keyRow: (id: string) => ctx.db.selectFrom('api_key').selectAll().where('id', '=', id).executeTakeFirst(),
     /** A console session cookie header value for `did`. */
-    sessionCookie: async (did: string, ttlHours = 1) => (await ctx.sessions.create(did, ttlHours, new Date())).cookie,
+    sessionCookie: async (did: string, ttlHours = 1) => (await ctx.sessions.create(did, ttlHours, clock.now())).cookie,
     /** The real atproto client with our lexicons; it validates every response too. */
     client,
     /** Raw HTTP, for what the typed client cannot send. */
