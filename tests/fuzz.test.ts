@@ -134,8 +134,8 @@ async function makeFixtures(target: TestServer, pdsAccount: Fixtures['pdsAccount
 beforeAll(async () => {
   plc = await startFakePlc()
   // A local PLC: no token the fuzz signs may send the server to the internet to resolve its issuer.
-  const identity = { plcUrl: plc.url, lexiconAuthorityDid: 'did:plc:lexiconauthority0000000000' }
-  ;[server, limitedServer] = await Promise.all([startTestServer({ identity, limits: { authFailuresPerMinute: 0 } }), startTestServer({ identity })])
+  const identity = { PLC_URL: plc.url, LEXICON_AUTHORITY_DID: 'did:plc:lexiconauthority0000000000' }
+  ;[server, limitedServer] = await Promise.all([startTestServer({ ...identity, AUTH_FAIL_LIMIT_PER_MINUTE: '0' }), startTestServer(identity)])
   const pdsAccount = await plc.newAccount()
   fixtures = await makeFixtures(server, pdsAccount)
   limitedFixtures = await makeFixtures(limitedServer, pdsAccount)

@@ -4,7 +4,7 @@ import { xrpcFailure } from './_util/xrpc-error.js'
 
 let server: TestServer
 beforeAll(async () => {
-  server = await startTestServer({ maxLiveKeysPerAccount: 3 })
+  server = await startTestServer({ MAX_LIVE_KEYS_PER_ACCOUNT: '3' })
 })
 afterAll(() => server.close())
 

@@ -45,7 +45,7 @@ describe('secrets and hashes', () => {
   })
 
   it('never reach the logs at the most verbose level either: authorization and cookie are never logged', async () => {
-    const verbose = await startTestServer({ logLevel: 'trace' })
+    const verbose = await startTestServer({ LOG_LEVEL: 'trace' })
     try {
       const secrets = await exerciseKeys(verbose)
       const logs = verbose.logs()

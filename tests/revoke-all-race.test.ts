@@ -7,7 +7,7 @@ import { waitFor } from './_util/wait-for.js'
 let server: TestServer
 beforeAll(async () => {
   // No cap on live keys nor on mints a minute: only the revocation may stop the minters.
-  server = await startTestServer({ maxLiveKeysPerAccount: 0, limits: { createKeyPerMinute: 0 } })
+  server = await startTestServer({ MAX_LIVE_KEYS_PER_ACCOUNT: '0', CREATE_KEY_LIMIT_PER_MINUTE: '0' })
 })
 afterAll(() => server.close())
 

@@ -3,9 +3,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { XrpcClient } from '@atproto/xrpc'
-import { defaultKeyCacheConfig, type Config, type IdentityConfig, type KeyCacheConfig, type LogLevel } from '../../src/config.js'
+import { readConfig, type ConfigEnv } from '../../src/config.js'
 import { AppContext } from '../../src/context.js'
-import type { LimitsConfig } from '../../src/limits/limits.js'
 import { schemas } from '../../src/lexicon/lexicons.js'
 import type { OutputSchema as CreatedApiKey } from '../../src/lexicon/types/dev/cocore/account/createApiKey.js'
 import { createLogger } from '../../src/logger.js'
@@ -18,46 +17,17 @@ export const onPostgres = databaseUrl !== undefined
 
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>
 
-export type TestServerOptions = {
-  /** HOST; the server is still reached at 127.0.0.1 (0.0.0.0 and :: include it). */
-  host?: string
-  lastUsedIntervalSeconds?: number
-  keyCache?: Partial<KeyCacheConfig>
-  identity?: Partial<IdentityConfig>
-  /** Another Postgres URL than DATABASE_URL (e.g. through a breakable proxy). */
-  databaseUrl?: string
-  maxLiveKeysPerAccount?: number
-  limits?: Partial<LimitsConfig>
-  trustProxy?: Config['trustProxy']
-  auditRetentionDays?: number
-  metricsToken?: string
-  logLevel?: LogLevel
-}
-
 /**
- * Starts the real server (the production `AppContext` and `AccountServer`) on a free port,
- * on its own embedded database, or on the shared test Postgres database. Every log line is
- * kept, so tests can check that no secret ever reaches one; the clock is the test's to advance.
+ * Starts the real server (the production `readConfig`, `AppContext` and `AccountServer`) on
+ * a free port, on its own embedded database or on the shared test Postgres database. `env`
+ * overrides the environment, as an operator would set it (e.g. `{ DATABASE_URL }` through
+ * a breakable proxy); HOST may be 0.0.0.0 or ::, the server is still reached at 127.0.0.1.
+ * Every log line is kept, so tests can check that no secret ever reaches one; the clock is
+ * the test's to advance.
  */
-export async function startTestServer(opts: TestServerOptions = {}) {
+export async function startTestServer(env: ConfigEnv = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocore-account-test-'))
-  const logLevel = opts.logLevel ?? 'info'
-  const cfg: Config = {
-    port: 0,
-    host: opts.host ?? '127.0.0.1',
-    databaseUrl: opts.databaseUrl ?? databaseUrl,
-    dataDir,
-    lastUsedIntervalSeconds: opts.lastUsedIntervalSeconds ?? 60,
-    logLevel,
-    version: 'test',
-    keyCache: { ...defaultKeyCacheConfig, ...opts.keyCache },
-    maxLiveKeysPerAccount: opts.maxLiveKeysPerAccount ?? 100,
-    limits: { authFailuresPerMinute: 200, createKeyPerMinute: 200, ...opts.limits },
-    trustProxy: opts.trustProxy ?? false,
-    auditRetentionDays: opts.auditRetentionDays ?? 365,
-    metricsToken: opts.metricsToken,
-    identity: { publicUrl: undefined, serviceDid: undefined, plcUrl: 'https://plc.directory', lexiconAuthorityDid: undefined, ...opts.identity },
-  }
+  const cfg = readConfig({ PORT: '0', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...env }, 'test')
   const logLines: string[] = []
   const logSink = new Writable({
     write(chunk, _encoding, done) {
@@ -66,7 +36,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
     },
   })
   const clock = new TestClock()
-  const ctx = await AppContext.create(cfg, createLogger(logLevel, logSink), { now: clock.now })
+  const ctx = await AppContext.create(cfg, createLogger(cfg.logLevel ?? 'info', logSink), { now: clock.now })
   const server = AccountServer.create(ctx, { validateResponse: true })
   const address = await server.start()
   const url = `http://127.0.0.1:${address.port}`
