@@ -9,17 +9,21 @@ import { schemas } from '../../src/lexicon/lexicons.js'
 import type { OutputSchema as CreatedApiKey } from '../../src/lexicon/types/dev/cocore/account/createApiKey.js'
 import { createLogger } from '../../src/logger.js'
 import { AccountServer } from '../../src/server.js'
+import { fileDatabase } from './file-database.js'
 import { TestClock } from './test-clock.js'
 
-/** Real Postgres when DATABASE_URL is set (the CI's second pass), the embedded database otherwise. */
-export const databaseUrl = process.env.DATABASE_URL || undefined
+/**
+ * Real Postgres when DATABASE_URL is set (the CI's second pass): this test file's own
+ * database (see file-database.ts). Undefined: the embedded database.
+ */
+export const databaseUrl = fileDatabase?.url
 export const onPostgres = databaseUrl !== undefined
 
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>
 
 /**
  * Starts the real server (the production `readConfig`, `AppContext` and `AccountServer`) on
- * a free port, on its own embedded database or on the shared test Postgres database. `env`
+ * a free port, on its own embedded database or on the file's Postgres database. `env`
  * overrides the environment, as an operator would set it (e.g. `{ DATABASE_URL }` through
  * a breakable proxy); HOST may be 0.0.0.0 or ::, the server is still reached at 127.0.0.1.
  * Every log line is kept, so tests can check that no secret ever reaches one; the clock is
