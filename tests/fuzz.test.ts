@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto'
-import type { LexiconDoc } from '@atproto/lexicon'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cliActor } from '../src/auth/actor.js'
-import { schemas } from '../src/lexicon/lexicons.js'
+import { declaredErrorNames } from '../src/errors.js'
 import { startFakePlc } from './_util/fake-plc.js'
 import {
   authorizations,
@@ -16,6 +14,7 @@ import {
   type FuzzRequest,
 } from './_util/fuzz-requests.js'
 import { sendRaw, toWire, type Fixtures, type RawResponse } from './_util/fuzz-wire.js'
+import { secretForms } from './_util/secret-forms.js'
 import { startTestServer, type TestServer } from './_util/test-server.js'
 
 /**
@@ -47,11 +46,7 @@ const sqlPattern = /\bselect\s[\s\S]*\bfrom\b|\binsert\s+into\b|\bupdate\s+\S+\s
  * "InternalServerError") is a failure leaking through under its JavaScript name.
  */
 const knownErrorNames = new Set([
-  ...Object.values(schemas).flatMap((doc: LexiconDoc) => {
-    const main = doc.defs.main
-    return main && 'errors' in main ? (main.errors ?? []).map((error) => error.name) : []
-  }),
-  'InvalidRequest',
+  ...declaredErrorNames,
   'AuthRequired',
   'RateLimitExceeded',
   'PayloadTooLarge',
@@ -67,18 +62,12 @@ const knownErrorNames = new Set([
   'JwtReplayed',
 ])
 
-/**
- * Every secret the test knows (keys, session tokens, each key the fuzz mints), in every form
- * one could slip out in: itself, the part after its displayed prefix, and its SHA-256 in hex
- * and base64 (what the database stores).
- */
+/** Every secret the test knows (keys, session tokens, each key the fuzz mints), in every form (see secretForms). */
 class KnownSecrets {
   private readonly forms = new Map<string, string>()
 
   add(label: string, secret: string): void {
-    const hash = createHash('sha256').update(secret).digest()
-    for (const form of [secret, hash.toString('hex'), hash.toString('base64'), hash.toString('base64url')]) this.forms.set(form, label)
-    if (secret.startsWith('cocore-')) this.forms.set(secret.slice(15), `${label} (after its prefix)`)
+    for (const form of secretForms(secret)) this.forms.set(form, label)
   }
 
   has(secret: string): boolean {

@@ -1,6 +1,7 @@
 import { XRPCError } from '@atproto/xrpc'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cliActor } from '../src/auth/actor.js'
+import { displayPrefix } from '../src/auth/credentials.js'
 import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
 import { waitFor } from './_util/wait-for.js'
 
@@ -39,7 +40,7 @@ describe('keys revoke-all against mints in flight', () => {
     const stillWorking = []
     for (const secret of minted) {
       const res = await server.get('/xrpc/dev.cocore.account.getSession', bearer(secret))
-      if (res.status !== 401) stillWorking.push(secret.slice(0, 15))
+      if (res.status !== 401) stillWorking.push(displayPrefix(secret))
     }
     expect(stillWorking).toEqual([])
   })
