@@ -55,7 +55,7 @@ describe('deleteApiKey', () => {
 
     expect(await bob.client.deleteApiKey(alice.owner.key.id)).toBe(false)
 
-    expect(await server.keyRow(alice.owner.key.id)).toBeDefined()
+    expect(await server.keyRow(alice.owner.key.id)).toMatchObject({ id: alice.owner.key.id, did: alice.did, revoked_at: null })
     expect((await alice.client.listApiKeys()).data.keys).toHaveLength(1)
   })
 })

@@ -26,7 +26,7 @@ function gatedVerifier() {
 
 describe('the key cache', () => {
   it('rejects a revoked key on the very next request, cache warm', async () => {
-    const { did, client } = await server.newAccount()
+    const { client } = await server.newAccount()
     const { data } = await client.createApiKey({ name: 'warm' })
     const keyClient = server.client(bearer(data.secret))
     await keyClient.getSession()
@@ -35,7 +35,6 @@ describe('the key cache', () => {
     await client.revokeApiKey(data.key.id)
 
     expect(await xrpcFailure(keyClient.getSession())).toMatchObject({ status: 401, error: 'AuthRequired' })
-    expect(did).toBeDefined()
   })
 
   it('rejects a deleted key on the very next request, cache warm', async () => {

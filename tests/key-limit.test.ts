@@ -10,7 +10,7 @@ afterAll(() => server.close())
 
 describe('MAX_LIVE_KEYS_PER_ACCOUNT', () => {
   it('refuses a key beyond the cap with 400 KeyLimitReached, and counts only live keys', async () => {
-    const { did, client } = await server.newAccount() // one live key
+    const { client } = await server.newAccount() // one live key
     await client.createApiKey({ name: 'second' })
     const third = await client.createApiKey({ name: 'third' })
 
@@ -23,7 +23,6 @@ describe('MAX_LIVE_KEYS_PER_ACCOUNT', () => {
     server.clock.advance(60_000)
     await client.createApiKey({ name: 'after expiry' })
     expect((await client.listApiKeys()).data.keys).toHaveLength(5)
-    expect(did).toBeDefined()
   })
 
   it('is not overshot by parallel mints', async () => {
