@@ -5,6 +5,10 @@ export default defineConfig({
     include: ['tests/**/*.test.ts'],
     // The end-to-end suite is its own package (npm --prefix tests/integration test).
     exclude: ['tests/integration/**', '**/node_modules/**'],
+    // On Postgres (DATABASE_URL set), a database for each test file, copied from a template
+    // migrated once per run; both dropped at the end (tests/_util/postgres-databases.ts).
+    globalSetup: ['tests/_util/postgres-template.ts'],
+    setupFiles: ['tests/_util/setup-file-database.ts'],
     // Each file starts its own server and database (an embedded one takes ~3 s to create).
     // The bounds catch hangs, not slowness: a CLI test spawns up to five processes, each of
     // which loads the embedded database (seconds each), and on a loaded 2-core machine that

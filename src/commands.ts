@@ -94,7 +94,7 @@ export const commands: Record<string, Command> = {
         parseExpiresAt(expiresAtText, new Date())
       })
       return withDatabase(async (ctx) => {
-        const now = new Date()
+        const now = ctx.now()
         const expiresAt = asUsageError(() => parseExpiresAt(expiresAtText, now))
         return ctx.apiKeys.create({ did, name, expiresAt, createdBy: cliActor }, now)
       })
@@ -105,7 +105,7 @@ export const commands: Record<string, Command> = {
     options: didOption,
     parse(values) {
       const did = requireDid(values)
-      return withDatabase(async (ctx) => ({ revoked: await ctx.apiKeys.revokeAll(did, cliActor, new Date()) }))
+      return withDatabase(async (ctx) => ({ revoked: await ctx.apiKeys.revokeAll(did, cliActor, ctx.now()) }))
     },
   },
   'sessions create': {
@@ -114,7 +114,7 @@ export const commands: Record<string, Command> = {
     parse(values) {
       const did = requireDid(values)
       const ttlHours = parseTtlHours(optionalString(values, 'ttl-hours'))
-      return withDatabase((ctx) => ctx.sessions.create(did, ttlHours, new Date()))
+      return withDatabase((ctx) => ctx.sessions.create(did, ttlHours, ctx.now()))
     },
   },
   'lexicons publish': {
@@ -147,7 +147,7 @@ export const commands: Record<string, Command> = {
     options: didOption,
     parse(values) {
       const did = requireDid(values)
-      return withDatabase(async (ctx) => ({ revoked: await ctx.sessions.revokeAll(did, new Date()) }))
+      return withDatabase(async (ctx) => ({ revoked: await ctx.sessions.revokeAll(did, ctx.now()) }))
     },
   },
 }

@@ -152,6 +152,9 @@ const envSchema = z.object({
   LISTENER_HEARTBEAT_SECONDS: numberFromEnv('LISTENER_HEARTBEAT_SECONDS', 0.1, 300).default(defaultKeyCacheConfig.heartbeatSeconds),
 })
 
+/** The variables readConfig reads, as the environment spells them. */
+export type ConfigEnv = { [name in keyof z.input<typeof envSchema>]?: string }
+
 /** Validates the environment; throws a ConfigError whose message names the bad variable. */
 export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
   // An empty variable means "unset", as in most shells' `VAR= command`.

@@ -16,6 +16,14 @@ import { ServiceMetrics } from './metrics/service-metrics.js'
 import { ApiKeyService } from './services/api-key-service.js'
 import { SessionService } from './services/session-service.js'
 
+export type AppContextOptions = {
+  /**
+   * The clock that decides expiry and stamps every change: the verifier, the methods and the
+   * commands read it. Tests pass one they can advance, instead of sleeping.
+   */
+  now?: () => Date
+}
+
 /** Everything a handler or command needs, built once from the configuration. */
 export class AppContext {
   readonly authVerifier: AuthVerifier
@@ -32,13 +40,16 @@ export class AppContext {
    * per address; every outcome counted in the metrics, every failure in the audit trail.
    */
   readonly accountAuth: AuthVerifier['account']
+  readonly now: () => Date
   private destroyed: Promise<void> | undefined
 
   private constructor(
     readonly cfg: Config,
     readonly logger: Logger,
     readonly database: Database,
+    opts: AppContextOptions,
   ) {
+    this.now = opts.now ?? (() => new Date())
     this.identity = new ServiceIdentity(cfg.identity, cfg.host, cfg.port)
     this.limits = new AbuseLimits(cfg.limits)
     const { verifier, listener } = buildAuthVerifier({
@@ -47,6 +58,7 @@ export class AppContext {
       keyCache: cfg.keyCache,
       lastUsedIntervalSeconds: cfg.lastUsedIntervalSeconds,
       logger,
+      now: this.now,
       serviceAuth: new ServiceAuthVerifier({
         db: database.db,
         audiences: () => this.identity.audiences,
@@ -62,7 +74,7 @@ export class AppContext {
     this.accountAuth = observeAuth(this.limits.limitAuthFailures(verifier.account), (observation, req) => {
       this.metrics.countAuth(observation)
       if (observation.outcome === 'failure' || observation.outcome === 'rate_limited') {
-        this.audit.recordAuthFailure(observation.kind, requestOrigin(req), new Date())
+        this.audit.recordAuthFailure(observation.kind, requestOrigin(req), this.now())
       }
     })
     this.apiKeys = new ApiKeyService(database.db, this.authVerifier, cfg.maxLiveKeysPerAccount)
@@ -70,11 +82,11 @@ export class AppContext {
   }
 
   /** Opens (and migrates) the configured database. */
-  static async create(cfg: Config, logger: Logger): Promise<AppContext> {
+  static async create(cfg: Config, logger: Logger, opts: AppContextOptions = {}): Promise<AppContext> {
     // Creating an embedded database takes seconds: say what is happening.
     logger.info({ database: describeDatabase(cfg) }, `opening ${describeDatabase(cfg)}`)
     const database = await openDatabase({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir, logger })
-    return new AppContext(cfg, logger, database)
+    return new AppContext(cfg, logger, database, opts)
   }
 
   get db(): Kysely<DatabaseSchema> {

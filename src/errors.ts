@@ -43,7 +43,8 @@ export function parseXrpcError(err: unknown): XRPCError {
   return xrpcError
 }
 
-const declaredErrorNames = new Set([
+/** The error names the lexicons declare, and XRPC's own `InvalidRequest`. */
+export const declaredErrorNames: ReadonlySet<string> = new Set([
   'InvalidRequest',
   ...Object.values(schemas).flatMap((doc: LexiconDoc) => {
     const main = doc.defs.main

@@ -4,7 +4,7 @@ import { bearer, startTestServer, type TestServer } from './_util/test-server.js
 let server: TestServer
 beforeAll(async () => {
   // Small limits; the client address comes from X-Forwarded-For (a proxy on loopback).
-  server = await startTestServer({ limits: { authFailuresPerMinute: 5, createKeyPerMinute: 3 }, trustProxy: 'loopback' })
+  server = await startTestServer({ AUTH_FAIL_LIMIT_PER_MINUTE: '5', CREATE_KEY_LIMIT_PER_MINUTE: '3', TRUST_PROXY: 'loopback' })
 })
 afterAll(() => server.close())
 

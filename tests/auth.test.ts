@@ -24,9 +24,12 @@ const methods: Record<string, (headers: Record<string, string>) => Promise<Respo
 
 type Scenario = { name: string; headers: () => Promise<Record<string, string>> }
 
+const oneMinute = 60_000
+
+/** A key minted to expire in a minute, then the server's clock moved to that minute. */
 const expired = async () => {
-  const key = await server.createKey(server.newDid(), { expiresAt: new Date(Date.now() + 150) })
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  const key = await server.createKey(server.newDid(), { expiresAt: new Date(server.clock.now().getTime() + oneMinute) })
+  server.clock.advance(oneMinute)
   return key
 }
 
@@ -58,8 +61,8 @@ const rejected: Scenario[] = [
   {
     name: 'an expired session cookie',
     headers: async () => {
-      const cookie = await server.sessionCookie(server.newDid(), 0.05 / 3600)
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      const cookie = await server.sessionCookie(server.newDid(), 1 / 60)
+      server.clock.advance(oneMinute)
       return { cookie }
     },
   },
@@ -68,7 +71,7 @@ const rejected: Scenario[] = [
     headers: async () => {
       const did = server.newDid()
       const cookie = await server.sessionCookie(did)
-      await server.ctx.sessions.revokeAll(did, new Date())
+      await server.ctx.sessions.revokeAll(did, server.clock.now())
       return { cookie }
     },
   },
@@ -116,11 +119,11 @@ describe('the caller', () => {
 describe('lastUsedAt', () => {
   it("is committed before the first use's response, so that very response can show it", async () => {
     const key = await server.createKey(server.newDid())
-    const before = Date.now()
+    const before = server.clock.now().getTime()
     const { data } = await server.client(bearer(key.secret)).listApiKeys()
     const lastUsedAt = Date.parse(data.keys[0]?.lastUsedAt ?? '')
     expect(lastUsedAt).toBeGreaterThanOrEqual(before - 1)
-    expect(lastUsedAt).toBeLessThanOrEqual(Date.now())
+    expect(lastUsedAt).toBeLessThanOrEqual(server.clock.now().getTime())
   })
 
   it('is rewritten at most once per interval', async () => {

@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { displayPrefix } from '../src/auth/credentials.js'
 import { runCli, spawnCli, startServeProcess, type ServeProcess } from './_util/cli.js'
 import { databaseUrl } from './_util/test-server.js'
 
@@ -38,7 +39,7 @@ describe('cocore-account keys create', () => {
     const created = json(result.stdout)
     expect(Object.keys(created).sort()).toEqual(['key', 'secret'])
     expect(created.secret).toMatch(/^cocore-[A-Za-z0-9_-]{43}$/)
-    expect(created.key).toMatchObject({ did: owner, name: 'first key', prefix: created.secret.slice(0, 15) })
+    expect(created.key).toMatchObject({ did: owner, name: 'first key', prefix: displayPrefix(created.secret) })
 
     serve = await startServeProcess(env)
     const res = await fetch(`${serve.url}/xrpc/dev.cocore.account.listApiKeys`, {

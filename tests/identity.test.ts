@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { startTestServer, type TestServerOptions } from './_util/test-server.js'
+import type { ConfigEnv } from '../src/config.js'
+import { startTestServer } from './_util/test-server.js'
 
-async function didDocumentOf(opts: TestServerOptions) {
-  const server = await startTestServer(opts)
+async function didDocumentOf(env: ConfigEnv) {
+  const server = await startTestServer(env)
   try {
     const res = await server.get('/.well-known/did.json')
     const body = (await res.json()) as { id: string; service: { serviceEndpoint: string }[] }
@@ -24,15 +25,13 @@ describe('/.well-known/did.json', () => {
   })
 
   it('serves the did:web of PUBLIC_URL', async () => {
-    const { body } = await didDocumentOf({ identity: { publicUrl: 'https://account.cocore.dev' } })
+    const { body } = await didDocumentOf({ PUBLIC_URL: 'https://account.cocore.dev' })
     expect(body.id).toBe('did:web:account.cocore.dev')
     expect(body.service[0].serviceEndpoint).toBe('https://account.cocore.dev')
   })
 
   it('answers 404 when SERVICE_DID is not a did:web of this host', async () => {
-    const { status, body } = await didDocumentOf({
-      identity: { publicUrl: 'https://account.cocore.dev', serviceDid: 'did:plc:ewvi7nxzyoun6zhxrhs64oiz' },
-    })
+    const { status, body } = await didDocumentOf({ PUBLIC_URL: 'https://account.cocore.dev', SERVICE_DID: 'did:plc:ewvi7nxzyoun6zhxrhs64oiz' })
     expect(status).toBe(404)
     expect(body).toMatchObject({ error: 'NotFound' })
   })

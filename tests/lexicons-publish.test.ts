@@ -58,7 +58,7 @@ describe('cocore-account lexicons publish', () => {
 
   it('gives resolveLexicon the uri and cid the PDS reports for each published record', async () => {
     expect((await publish([], { ATPROTO_APP_PASSWORD: account.password })).status).toBe(0)
-    const server = await startTestServer({ identity: { lexiconAuthorityDid: account.did } })
+    const server = await startTestServer({ LEXICON_AUTHORITY_DID: account.did })
     try {
       for (const nsid of ownNsids) {
         const res = await server.get(`/xrpc/com.atproto.lexicon.resolveLexicon?nsid=${nsid}`)

@@ -95,7 +95,7 @@ describe('GET /metrics with METRICS_TOKEN', () => {
   const token = 'metrics-token-for-tests-0123456789'
   let server: TestServer
   beforeAll(async () => {
-    server = await startTestServer({ metricsToken: token })
+    server = await startTestServer({ METRICS_TOKEN: token })
   })
   afterAll(() => server.close())
 
@@ -126,7 +126,7 @@ const lanAddress = Object.values(os.networkInterfaces())
 describe('GET /metrics without METRICS_TOKEN on HOST=0.0.0.0', () => {
   let server: TestServer
   beforeAll(async () => {
-    server = await startTestServer({ host: '0.0.0.0', trustProxy: true })
+    server = await startTestServer({ HOST: '0.0.0.0', TRUST_PROXY: 'on' })
   })
   afterAll(() => server.close())
 
@@ -149,7 +149,7 @@ describe.runIf(lanAddress)('GET /metrics with METRICS_TOKEN on HOST=0.0.0.0', ()
   const token = 'metrics-token-for-tests-0123456789'
   let server: TestServer
   beforeAll(async () => {
-    server = await startTestServer({ host: '0.0.0.0', metricsToken: token })
+    server = await startTestServer({ HOST: '0.0.0.0', METRICS_TOKEN: token })
   })
   afterAll(() => server.close())
 

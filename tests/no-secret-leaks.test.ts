@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { hashSecret } from '../src/auth/credentials.js'
 import { describeDatabase } from '../src/config.js'
 import { createLogger } from '../src/logger.js'
 import { runCli } from './_util/cli.js'
+import { secretForms } from './_util/secret-forms.js'
 import { bearer, databaseUrl, startTestServer, type TestServer } from './_util/test-server.js'
 
 let server: TestServer
@@ -12,12 +13,6 @@ beforeAll(async () => {
   server = await startTestServer()
 })
 afterAll(() => server.close())
-
-/** Every form in which a secret could slip out: itself, and its SHA-256 as hex or base64. */
-function forms(secret: string): string[] {
-  const hash = createHash('sha256').update(secret).digest()
-  return [secret, secret.slice(15), hash.toString('hex'), hash.toString('base64'), hash.toString('base64url')]
-}
 
 /** Key traffic of every kind, successes and failures; returns every secret it used. */
 async function exerciseKeys(server: TestServer): Promise<string[]> {
@@ -41,17 +36,17 @@ describe('secrets and hashes', () => {
     const secrets = await exerciseKeys(server)
     const logs = server.logs()
     expect(logs).toContain('dev.cocore.account.createApiKey')
-    for (const leaked of secrets.flatMap(forms)) expect(logs).not.toContain(leaked)
+    for (const leaked of secrets.flatMap(secretForms)) expect(logs).not.toContain(leaked)
   })
 
   it('never reach the logs at the most verbose level either: authorization and cookie are never logged', async () => {
-    const verbose = await startTestServer({ logLevel: 'trace' })
+    const verbose = await startTestServer({ LOG_LEVEL: 'trace' })
     try {
       const secrets = await exerciseKeys(verbose)
       const logs = verbose.logs()
       expect(logs).toContain('dev.cocore.account.createApiKey')
       expect(logs.toLowerCase()).not.toMatch(/"(authorization|cookie)"/)
-      for (const leaked of secrets.flatMap(forms)) expect(logs).not.toContain(leaked)
+      for (const leaked of secrets.flatMap(secretForms)) expect(logs).not.toContain(leaked)
     } finally {
       await verbose.close()
     }
@@ -66,7 +61,7 @@ describe('secrets and hashes', () => {
     })
     fs.rmSync(dataDir, { recursive: true, force: true })
     const { secret } = JSON.parse(result.stdout)
-    for (const leaked of forms(secret)) expect(result.stderr).not.toContain(leaked)
+    for (const leaked of secretForms(secret)) expect(result.stderr).not.toContain(leaked)
   })
 })
 
@@ -79,7 +74,7 @@ describe('error logs', () => {
         done()
       },
     })
-    const hash = createHash('sha256').update('cocore-secret').digest()
+    const hash = hashSecret('cocore-secret')
     const dbError = Object.assign(new Error('duplicate key value violates unique constraint'), {
       code: '23505',
       constraint: 'api_key_key_hash_unique',

@@ -6,6 +6,7 @@ import { startTcpProxy } from './_util/tcp-proxy.js'
 import { createCredentialVerifier } from '../src/index.js'
 import { databaseUrl } from './_util/test-server.js'
 import { bearer, onPostgres, startTestServer, type TestServer } from './_util/test-server.js'
+import { waitFor } from './_util/wait-for.js'
 
 // Two instances (each with its own pool, cache and listener) on one database: Postgres only.
 describe.runIf(onPostgres)('revocation across instances', () => {
@@ -143,11 +144,3 @@ describe.runIf(onPostgres)('the invalidation listener during a silent network pa
     }
   })
 })
-
-async function waitFor(check: () => boolean | undefined | Promise<boolean | undefined>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}

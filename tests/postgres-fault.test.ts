@@ -16,7 +16,7 @@ describe.runIf(onPostgres)('when Postgres cannot be reached', { concurrent: fals
     const target = new URL(databaseUrl ?? '')
     proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
     const viaProxy = Object.assign(new URL(target.toString()), { host: `127.0.0.1:${proxy.port}` }).toString()
-    server = await startTestServer({ databaseUrl: viaProxy, keyCache: { heartbeatSeconds: 0.5 } })
+    server = await startTestServer({ DATABASE_URL: viaProxy, LISTENER_HEARTBEAT_SECONDS: '0.5' })
     owner = await server.createKey(server.newDid())
   })
   afterAll(async () => {

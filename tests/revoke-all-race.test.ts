@@ -1,12 +1,14 @@
 import { XRPCError } from '@atproto/xrpc'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cliActor } from '../src/auth/actor.js'
+import { displayPrefix } from '../src/auth/credentials.js'
 import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
+import { waitFor } from './_util/wait-for.js'
 
 let server: TestServer
 beforeAll(async () => {
   // No cap on live keys nor on mints a minute: only the revocation may stop the minters.
-  server = await startTestServer({ maxLiveKeysPerAccount: 0, limits: { createKeyPerMinute: 0 } })
+  server = await startTestServer({ MAX_LIVE_KEYS_PER_ACCOUNT: '0', CREATE_KEY_LIMIT_PER_MINUTE: '0' })
 })
 afterAll(() => server.close())
 
@@ -28,10 +30,9 @@ describe('keys revoke-all against mints in flight', () => {
     }
 
     const minters = Array.from({ length: 12 }, mintUntilRefused)
-    // Revoke in the thick of it: once the minters are going (on a loaded machine a fixed
-    // delay could pass before the first mint, and the race would not be run at all).
-    while (minted.length < 12) await new Promise((resolve) => setTimeout(resolve, 5))
-    await server.ctx.apiKeys.revokeAll(did, cliActor, new Date())
+    // The revocation lands once the minters are under way, with mints in flight.
+    await waitFor(() => minted.length >= 12, 30_000)
+    await server.ctx.apiKeys.revokeAll(did, cliActor, server.clock.now())
     revokedAll = true
     await Promise.all(minters)
 
@@ -39,7 +40,7 @@ describe('keys revoke-all against mints in flight', () => {
     const stillWorking = []
     for (const secret of minted) {
       const res = await server.get('/xrpc/dev.cocore.account.getSession', bearer(secret))
-      if (res.status !== 401) stillWorking.push(secret.slice(0, 15))
+      if (res.status !== 401) stillWorking.push(displayPrefix(secret))
     }
     expect(stillWorking).toEqual([])
   })

@@ -8,7 +8,7 @@ let plc: Awaited<ReturnType<typeof startFakePlc>>
 let server: TestServer
 beforeAll(async () => {
   plc = await startFakePlc()
-  server = await startTestServer({ identity: { plcUrl: plc.url } })
+  server = await startTestServer({ PLC_URL: plc.url })
 })
 afterAll(async () => {
   await server?.close()
@@ -166,7 +166,7 @@ describe('the limits on resolving issuers', () => {
   let issuers = 0
   beforeAll(async () => {
     // The client address comes from X-Forwarded-For (a proxy on loopback).
-    limited = await startTestServer({ identity: { plcUrl: plc.url }, trustProxy: 'loopback', limits: { authFailuresPerMinute: 20 } })
+    limited = await startTestServer({ PLC_URL: plc.url, TRUST_PROXY: 'loopback', AUTH_FAIL_LIMIT_PER_MINUTE: '20' })
     keypair = (await plc.newAccount()).keypair
   })
   afterAll(() => limited?.close())

@@ -14,6 +14,7 @@ export type VerifierSetup = {
   lastUsedIntervalSeconds: number
   logger: Logger
   serviceAuth?: ServiceAuthVerifier
+  now?: () => Date
 }
 
 /**
@@ -40,6 +41,7 @@ export function buildAuthVerifier(setup: VerifierSetup): { verifier: AuthVerifie
     cache: setup.keyCache,
     isFeedAlive: listener && (() => listener.isAlive()),
     serviceAuth: setup.serviceAuth,
+    now: setup.now,
   })
   return { verifier, listener }
 }

@@ -10,7 +10,7 @@ export const apiKeySecretPrefix = 'cocore-'
 /** `cocore-` + 43 url-safe base64 characters: 32 bytes from the CSPRNG, unpadded. */
 const apiKeySecretPattern = /^cocore-[A-Za-z0-9_-]{43}$/
 /** Characters of the secret kept in clear for display: `cocore-` + 8. */
-const displayPrefixLength = apiKeySecretPrefix.length + 8
+export const displayPrefixLength = apiKeySecretPrefix.length + 8
 
 /** A session token is 43 url-safe base64 characters (32 random bytes). */
 const sessionTokenPattern = /^[A-Za-z0-9_-]{43}$/

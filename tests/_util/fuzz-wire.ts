@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import http from 'node:http'
 import zlib from 'node:zlib'
 import type { Keypair } from '@atproto/crypto'
+import { displayPrefix } from '../../src/auth/credentials.js'
 import {
   KeyIdRef,
   methodAt,
@@ -156,7 +157,7 @@ function resolveSecret(spec: SecretSpec, fixtures: Fixtures): string {
     case 'replaceChar':
       return secret.slice(0, at) + (char === 'Q' ? 'R' : 'Q') + secret.slice(at + 1)
     case 'displayPrefixOnly':
-      return secret.slice(0, 15)
+      return displayPrefix(secret)
     case 'withoutPrefix':
       return secret.replace(/^cocore-/, '')
     case 'quoted':

@@ -3,60 +3,35 @@ import os from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { XrpcClient } from '@atproto/xrpc'
-import { defaultKeyCacheConfig, type Config, type IdentityConfig, type KeyCacheConfig, type LogLevel } from '../../src/config.js'
+import { readConfig, type ConfigEnv } from '../../src/config.js'
 import { AppContext } from '../../src/context.js'
-import type { LimitsConfig } from '../../src/limits/limits.js'
 import { schemas } from '../../src/lexicon/lexicons.js'
 import type { OutputSchema as CreatedApiKey } from '../../src/lexicon/types/dev/cocore/account/createApiKey.js'
 import { createLogger } from '../../src/logger.js'
 import { AccountServer } from '../../src/server.js'
+import { fileDatabase } from './file-database.js'
+import { TestClock } from './test-clock.js'
 
-/** Real Postgres when DATABASE_URL is set (the CI's second pass), the embedded database otherwise. */
-export const databaseUrl = process.env.DATABASE_URL || undefined
+/**
+ * Real Postgres when DATABASE_URL is set (the CI's second pass): this test file's own
+ * database (see file-database.ts). Undefined: the embedded database.
+ */
+export const databaseUrl = fileDatabase?.url
 export const onPostgres = databaseUrl !== undefined
 
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>
 
-export type TestServerOptions = {
-  /** HOST; the server is still reached at 127.0.0.1 (0.0.0.0 and :: include it). */
-  host?: string
-  lastUsedIntervalSeconds?: number
-  keyCache?: Partial<KeyCacheConfig>
-  identity?: Partial<IdentityConfig>
-  /** Another Postgres URL than DATABASE_URL (e.g. through a breakable proxy). */
-  databaseUrl?: string
-  maxLiveKeysPerAccount?: number
-  limits?: Partial<LimitsConfig>
-  trustProxy?: Config['trustProxy']
-  auditRetentionDays?: number
-  metricsToken?: string
-  logLevel?: LogLevel
-}
-
 /**
- * Starts the real server (the production `AppContext` and `AccountServer`) on a free port,
- * on its own embedded database, or on the shared test Postgres database. Every log line is
- * kept, so tests can check that no secret ever reaches one.
+ * Starts the real server (the production `readConfig`, `AppContext` and `AccountServer`) on
+ * a free port, on its own embedded database or on the file's Postgres database. `env`
+ * overrides the environment, as an operator would set it (e.g. `{ DATABASE_URL }` through
+ * a breakable proxy); HOST may be 0.0.0.0 or ::, the server is still reached at 127.0.0.1.
+ * Every log line is kept, so tests can check that no secret ever reaches one; the clock is
+ * the test's to advance.
  */
-export async function startTestServer(opts: TestServerOptions = {}) {
+export async function startTestServer(env: ConfigEnv = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocore-account-test-'))
-  const logLevel = opts.logLevel ?? 'info'
-  const cfg: Config = {
-    port: 0,
-    host: opts.host ?? '127.0.0.1',
-    databaseUrl: opts.databaseUrl ?? databaseUrl,
-    dataDir,
-    lastUsedIntervalSeconds: opts.lastUsedIntervalSeconds ?? 60,
-    logLevel,
-    version: 'test',
-    keyCache: { ...defaultKeyCacheConfig, ...opts.keyCache },
-    maxLiveKeysPerAccount: opts.maxLiveKeysPerAccount ?? 100,
-    limits: { authFailuresPerMinute: 200, createKeyPerMinute: 200, ...opts.limits },
-    trustProxy: opts.trustProxy ?? false,
-    auditRetentionDays: opts.auditRetentionDays ?? 365,
-    metricsToken: opts.metricsToken,
-    identity: { publicUrl: undefined, serviceDid: undefined, plcUrl: 'https://plc.directory', lexiconAuthorityDid: undefined, ...opts.identity },
-  }
+  const cfg = readConfig({ PORT: '0', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...env }, 'test')
   const logLines: string[] = []
   const logSink = new Writable({
     write(chunk, _encoding, done) {
@@ -64,7 +39,8 @@ export async function startTestServer(opts: TestServerOptions = {}) {
       done()
     },
   })
-  const ctx = await AppContext.create(cfg, createLogger(logLevel, logSink))
+  const clock = new TestClock()
+  const ctx = await AppContext.create(cfg, createLogger(cfg.logLevel ?? 'info', logSink), { now: clock.now })
   const server = AccountServer.create(ctx, { validateResponse: true })
   const address = await server.start()
   const url = `http://127.0.0.1:${address.port}`
@@ -73,12 +49,14 @@ export async function startTestServer(opts: TestServerOptions = {}) {
   const newDid = () => `did:plc:test${Math.random().toString(36).slice(2, 14)}`
   /** Mints a key directly (as the CLI does), for tests that need a credential to start from. */
   const mintKey = (did: string, extra: { name?: string; expiresAt?: Date } = {}): Promise<CreatedApiKey> =>
-    ctx.apiKeys.create({ did, name: extra.name ?? 'test key', expiresAt: extra.expiresAt, createdBy: { kind: 'cli' } }, new Date())
+    ctx.apiKeys.create({ did, name: extra.name ?? 'test key', expiresAt: extra.expiresAt, createdBy: { kind: 'cli' } }, clock.now())
   const client = (headers: Record<string, string> = {}) => new AccountClient(url, headers)
 
   return {
     url,
     ctx,
+    /** The server's clock: advance it to expire keys and sessions. */
+    clock,
     logs: () => logLines.join(''),
     newDid,
     createKey: mintKey,
@@ -91,7 +69,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
     /** The stored row of a key, hash included, straight from the database. */
     keyRow: (id: string) => ctx.db.selectFrom('api_key').selectAll().where('id', '=', id).executeTakeFirst(),
     /** A console session cookie header value for `did`. */
-    sessionCookie: async (did: string, ttlHours = 1) => (await ctx.sessions.create(did, ttlHours, new Date())).cookie,
+    sessionCookie: async (did: string, ttlHours = 1) => (await ctx.sessions.create(did, ttlHours, clock.now())).cookie,
     /** The real atproto client with our lexicons; it validates every response too. */
     client,
     /** Raw HTTP, for what the typed client cannot send. */

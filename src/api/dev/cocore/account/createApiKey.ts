@@ -10,7 +10,7 @@ export default function (server: Server, ctx: AppContext) {
     opts: { jsonLimit: 4 * 1024 },
     handler: async ({ auth, input, req, res }) => {
       ctx.limits.countCreate(auth.credentials.did, res)
-      const now = new Date()
+      const now = ctx.now()
       const created = await ctx.apiKeys.create(
         {
           did: auth.credentials.did,

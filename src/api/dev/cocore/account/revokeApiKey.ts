@@ -9,7 +9,7 @@ export default function (server: Server, ctx: AppContext) {
     opts: { jsonLimit: 1024 },
     handler: async ({ auth, input, req }) => ({
       encoding: 'application/json',
-      body: { revoked: await ctx.apiKeys.revoke(auth.credentials.did, input.body.id, actorOf(auth.credentials, req), new Date()) },
+      body: { revoked: await ctx.apiKeys.revoke(auth.credentials.did, input.body.id, actorOf(auth.credentials, req), ctx.now()) },
     }),
   })
 }
