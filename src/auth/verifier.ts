@@ -4,8 +4,7 @@ import type { Kysely } from 'kysely'
 import { clientLimitKey } from '../client-address.js'
 import type { KeyCacheConfig } from '../config.js'
 import { findKeyByHash } from '../db/api-keys.js'
-import type { CredentialKind } from '../db/credential-events.js'
-import type { DatabaseSchema } from '../db/schema.js'
+import type { AuditCredentialKind, CredentialKind, DatabaseSchema, StoredCredentialKind } from '../db/schema.js'
 import { findSessionByHash } from '../db/sessions.js'
 import { withoutStack } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -14,7 +13,10 @@ import { hashSecret, isApiKeySecret, isSessionToken, readBearerToken, sessionCoo
 import { KeyUsageRecorder } from './key-usage.js'
 import { looksLikeJwt, type ServiceAuthVerifier } from './service-auth.js'
 
-/** Who is calling, as proven by exactly one credential. Handlers take the DID from here only. */
+/**
+ * Who is calling, as proven by exactly one credential. Handlers take the DID from here only.
+ * `type` is a CredentialKind.
+ */
 export type Credentials =
   | { type: 'apiKey'; did: string; keyId: string; prefix: string }
   | { type: 'session'; did: string; sessionId: string }
@@ -30,9 +32,6 @@ export type AccountAuthFn = (ctx: Pick<MethodAuthContext, 'req' | 'res'>) => Pro
  * `lxm`, parsed only when needed) and the client's limit key (see clientLimitKey).
  */
 export type ServiceAuthCall = { method: () => string; clientAddress: string }
-
-/** The kind of credential a request presents, valid or not; `none` when it sends none. */
-export type PresentedCredentialKind = Credentials['type'] | 'none'
 
 /** What verification needs to know of a key; cached, so kept small. */
 type KnownKey = { id: string; did: string; prefix: string; expiresAt: Date | null; revokedAt: Date | null; lastUsedAt: Date | null }
@@ -99,7 +98,7 @@ export class AuthVerifier {
   }
 
   /** The credential kinds this verifier accepts, as describeService reports them. */
-  get authTypes(): Credentials['type'][] {
+  get authTypes(): CredentialKind[] {
     return this.serviceAuth ? ['apiKey', 'session', 'serviceAuth'] : ['apiKey', 'session']
   }
 
@@ -115,8 +114,8 @@ export class AuthVerifier {
   }
 
   /** Forgets a revoked, deleted or ended credential at once (and voids cache fills in flight). */
-  invalidate(kind: CredentialKind, id: string): void {
-    ;(kind === 'key' ? this.keyCache : this.sessionCache)?.invalidate(id)
+  invalidate(kind: StoredCredentialKind, id: string): void {
+    ;(kind === 'apiKey' ? this.keyCache : this.sessionCache)?.invalidate(id)
   }
 
   /** The invalidation feed is down: stop serving from the caches and empty them. */
@@ -211,7 +210,7 @@ async function readThrough<T extends { id: string }>(
  * Which credential a request presents, by the rules verifyHeaders follows (the bearer
  * first, then the cookie), without checking it: for metrics and the audit trail.
  */
-export function presentedCredentialKind(headers: { authorization?: string; cookie?: string }): PresentedCredentialKind {
+export function presentedCredentialKind(headers: { authorization?: string; cookie?: string }): AuditCredentialKind {
   if (headers.authorization !== undefined) {
     const token = readBearerToken(headers.authorization)
     return token !== undefined && looksLikeJwt(token) ? 'serviceAuth' : 'apiKey'

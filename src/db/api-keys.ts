@@ -77,7 +77,7 @@ export async function revokeKey(db: Db, did: string, id: string, now: Date): Pro
         .returning('id'),
     )
     .selectFrom('revoked')
-    .select((eb) => notifyInvalidation('key', eb.ref('revoked.id')).as('notified'))
+    .select((eb) => notifyInvalidation('apiKey', eb.ref('revoked.id')).as('notified'))
     .execute()
   return notified.length > 0
 }
@@ -87,7 +87,7 @@ export async function deleteKey(db: Db, did: string, id: string): Promise<boolea
   const notified = await db
     .with('deleted', (qb) => qb.deleteFrom('api_key').where('id', '=', id).where('did', '=', did).returning('id'))
     .selectFrom('deleted')
-    .select((eb) => notifyInvalidation('key', eb.ref('deleted.id')).as('notified'))
+    .select((eb) => notifyInvalidation('apiKey', eb.ref('deleted.id')).as('notified'))
     .execute()
   return notified.length > 0
 }
@@ -99,7 +99,7 @@ export async function revokeAllKeys(db: Db, did: string, now: Date): Promise<str
       qb.updateTable('api_key').set({ revoked_at: now }).where('did', '=', did).where('revoked_at', 'is', null).returning('id'),
     )
     .selectFrom('revoked')
-    .select((eb) => ['revoked.id', notifyInvalidation('key', eb.ref('revoked.id')).as('notified')])
+    .select((eb) => ['revoked.id', notifyInvalidation('apiKey', eb.ref('revoked.id')).as('notified')])
     .execute()
   return revoked.map((row) => row.id)
 }

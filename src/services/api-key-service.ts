@@ -9,15 +9,14 @@ import { inAccountLock } from '../db/account-lock.js'
 import { insertAuditEvents } from '../db/audit-events.js'
 import { countLiveKeys, deleteKey, insertKey, isKeyLive, listKeysByDid, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
 import { isSessionLive } from '../db/sessions.js'
-import type { CredentialKind } from '../db/credential-events.js'
-import type { DatabaseSchema } from '../db/schema.js'
+import type { DatabaseSchema, StoredCredentialKind } from '../db/schema.js'
 import type { ApiKeyView } from '../lexicon/types/dev/cocore/account/defs.js'
 import type { OutputSchema as CreatedApiKey } from '../lexicon/types/dev/cocore/account/createApiKey.js'
 
 type Db = Kysely<DatabaseSchema>
 
 /** Told of every credential this process revokes or deletes, to forget it at once. */
-export type CredentialInvalidator = { invalidate(kind: CredentialKind, id: string): void }
+export type CredentialInvalidator = { invalidate(kind: StoredCredentialKind, id: string): void }
 
 export type NewKeyRequest = {
   did: string
@@ -99,7 +98,7 @@ export class ApiKeyService {
       await insertAuditEvents(tx, revoked.map((keyId) => keyAuditEvent('key.revoked', did, keyId, actor, now)))
       return revoked
     })
-    for (const id of ids) this.invalidator.invalidate('key', id)
+    for (const id of ids) this.invalidator.invalidate('apiKey', id)
     return ids.length
   }
 
@@ -123,7 +122,7 @@ export class ApiKeyService {
       await insertAuditEvents(tx, [keyAuditEvent(event, did, keyId, actor, now)])
       return true
     })
-    if (changed) this.invalidator.invalidate('key', keyId)
+    if (changed) this.invalidator.invalidate('apiKey', keyId)
     return changed
   }
 }
