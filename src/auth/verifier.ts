@@ -1,4 +1,4 @@
-import { AuthRequiredError, parseReqNsid, type MethodAuthContext } from '@atproto/xrpc-server'
+import { parseReqNsid, type MethodAuthContext } from '@atproto/xrpc-server'
 import { parseCookie } from 'cookie'
 import type { Kysely } from 'kysely'
 import { clientLimitKey } from '../client-address.js'
@@ -6,9 +6,10 @@ import type { KeyCacheConfig } from '../config.js'
 import { findKeyByHash } from '../db/api-keys.js'
 import type { AuditCredentialKind, CredentialKind, DatabaseSchema, StoredCredentialKind } from '../db/schema.js'
 import { findSessionByHash } from '../db/sessions.js'
-import { withoutStack } from '../errors.js'
+import { authRequired } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { CredentialCache, type CacheCounters } from './credential-cache.js'
+import { credentialState } from './credential-state.js'
 import { hashSecret, isApiKeySecret, isSessionToken, readBearerToken, sessionCookieName } from './credentials.js'
 import { KeyUsageRecorder } from './key-usage.js'
 import { looksLikeJwt, type ServiceAuthVerifier } from './service-auth.js'
@@ -48,9 +49,6 @@ export type AuthVerifierOptions = {
   serviceAuth?: ServiceAuthVerifier
   now?: () => Date
 }
-
-/** The lexicons name this error `AuthRequired` (xrpc-server's default is `AuthenticationRequired`). */
-const authRequired = (message: string) => withoutStack(() => new AuthRequiredError(message, 'AuthRequired'))
 
 /**
  * The one verifier every dev.cocore.account.* method uses (and sibling services may reuse:
@@ -152,8 +150,9 @@ export class AuthVerifier {
     const key = await this.findKey(hashSecret(secret))
     if (!key) throw authRequired('Unknown API key')
     const now = this.now()
-    if (key.revokedAt) throw authRequired('This API key has been revoked')
-    if (key.expiresAt && key.expiresAt <= now) throw authRequired('This API key has expired')
+    const state = credentialState(key, now)
+    if (state === 'revoked') throw authRequired('This API key has been revoked')
+    if (state === 'expired') throw authRequired('This API key has expired')
     // The cached object remembers the recorded use, so the next requests need not write.
     key.lastUsedAt = await this.keyUsage.recordUse(key.id, key.lastUsedAt, now)
     return { type: 'apiKey', did: key.did, keyId: key.id, prefix: key.prefix }
@@ -162,8 +161,10 @@ export class AuthVerifier {
   private async verifySession(token: string): Promise<Credentials> {
     if (!isSessionToken(token)) throw authRequired('Unknown session')
     const session = await this.findSession(hashSecret(token))
-    if (!session || session.revokedAt) throw authRequired('Unknown session')
-    if (session.expiresAt <= this.now()) throw authRequired('This session has expired; sign in again')
+    const state = session && credentialState(session, this.now())
+    // An ended session reads as an unknown one.
+    if (!session || state === 'revoked') throw authRequired('Unknown session')
+    if (state === 'expired') throw authRequired('This session has expired; sign in again')
     return { type: 'session', did: session.did, sessionId: session.id }
   }
 

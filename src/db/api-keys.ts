@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import { notifyInvalidation } from './credential-events.js'
+import { isLiveAt } from './live-credential.js'
 import type { ApiKeyRow, DatabaseSchema, NewApiKey } from './schema.js'
 
 type Db = Kysely<DatabaseSchema>
@@ -22,26 +23,13 @@ export async function insertKey(db: Db, key: NewApiKey): Promise<ApiKeyRecord> {
   return db.insertInto('api_key').values(key).returning(viewColumns).executeTakeFirstOrThrow()
 }
 
-/** Whether the key can still authenticate (not revoked, not expired) at `now`. */
-export async function isKeyLive(db: Db, id: string, now: Date): Promise<boolean> {
-  const row = await db
-    .selectFrom('api_key')
-    .select('id')
-    .where('id', '=', id)
-    .where('revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-    .executeTakeFirst()
-  return row !== undefined
-}
-
 /** How many keys of `did` can still authenticate at `now`. */
 export async function countLiveKeys(db: Db, did: string, now: Date): Promise<number> {
   const { count } = await db
     .selectFrom('api_key')
     .select((eb) => eb.fn.countAll<string | number>().as('count'))
     .where('did', '=', did)
-    .where('revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .where(isLiveAt(now))
     .executeTakeFirstOrThrow()
   return Number(count)
 }

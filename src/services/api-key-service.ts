@@ -1,14 +1,14 @@
 import { isValidDatetime } from '@atproto/syntax'
-import { AuthRequiredError, InvalidRequestError } from '@atproto/xrpc-server'
+import { InvalidRequestError } from '@atproto/xrpc-server'
 import type { Kysely } from 'kysely'
 import { v7 as uuidv7, validate as isUuid } from 'uuid'
 import { keyAuditEvent } from '../audit/audit-trail.js'
 import type { Actor } from '../auth/actor.js'
+import { assertStillLive } from '../auth/credential-state.js'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../auth/credentials.js'
 import { inAccountLock } from '../db/account-lock.js'
 import { insertAuditEvents } from '../db/audit-events.js'
-import { countLiveKeys, deleteKey, insertKey, isKeyLive, listKeysByDid, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
-import { isSessionLive } from '../db/sessions.js'
+import { countLiveKeys, deleteKey, insertKey, listKeysByDid, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
 import type { DatabaseSchema, StoredCredentialKind } from '../db/schema.js'
 import type { ApiKeyView } from '../lexicon/types/dev/cocore/account/defs.js'
 import type { OutputSchema as CreatedApiKey } from '../lexicon/types/dev/cocore/account/createApiKey.js'
@@ -46,11 +46,9 @@ export class ApiKeyService {
   async create(request: NewKeyRequest, now: Date): Promise<CreatedApiKey> {
     const secret = generateApiKeySecret()
     const record = await inAccountLock(this.db, request.did, async (tx) => {
-      // The credential was checked before this request read its body; a revocation may
-      // have landed since. Under the account lock, a revocation cannot land any more.
-      if (!(await isCreatorLive(tx, request.createdBy, now))) {
-        throw new AuthRequiredError('The credential of this request was revoked while it was in flight', 'AuthRequired')
-      }
+      // The credential was checked before this request read its body; under the lock, a
+      // revocation cannot land any more.
+      await assertStillLive(tx, request.createdBy, now)
       // Counted under the same lock, so parallel mints cannot overshoot the cap together.
       if (this.maxLiveKeys > 0 && (await countLiveKeys(tx, request.did, now)) >= this.maxLiveKeys) {
         throw new InvalidRequestError(
@@ -125,11 +123,6 @@ export class ApiKeyService {
     if (changed) this.invalidator.invalidate('apiKey', keyId)
     return changed
   }
-}
-
-async function isCreatorLive(tx: Db, creator: Actor, now: Date): Promise<boolean> {
-  if (creator.kind === 'cli' || creator.id === undefined) return true
-  return creator.kind === 'apiKey' ? isKeyLive(tx, creator.id, now) : isSessionLive(tx, creator.id, now)
 }
 
 /**
