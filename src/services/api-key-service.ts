@@ -1,4 +1,3 @@
-import { isValidDatetime } from '@atproto/syntax'
 import { InvalidRequestError } from '@atproto/xrpc-server'
 import type { Kysely } from 'kysely'
 import { v7 as uuidv7, validate as isUuid } from 'uuid'
@@ -12,6 +11,7 @@ import { countLiveKeys, deleteKey, insertKey, listKeysByDid, revokeAllKeys, revo
 import type { DatabaseSchema, StoredCredentialKind } from '../db/schema.js'
 import type { ApiKeyView } from '../lexicon/types/dev/cocore/account/defs.js'
 import type { OutputSchema as CreatedApiKey } from '../lexicon/types/dev/cocore/account/createApiKey.js'
+import { checkKeyInput } from './key-input.js'
 
 type Db = Kysely<DatabaseSchema>
 
@@ -20,8 +20,9 @@ export type CredentialInvalidator = { invalidate(kind: StoredCredentialKind, id:
 
 export type NewKeyRequest = {
   did: string
+  /** As sent (createApiKey's input, or the CLI's options): checked here, for every caller. */
   name: string
-  expiresAt?: Date
+  expiresAt?: string | null
   /** The credential that mints it (recorded on the key) and where the request came from. */
   createdBy: Actor
 }
@@ -39,11 +40,13 @@ export class ApiKeyService {
   ) {}
 
   /**
-   * Mints a key. The secret leaves this method once, in its result, and is stored nowhere:
-   * the database gets its SHA-256 and the displayable prefix. The id comes from a monotonic
-   * UUIDv7 generator, so keys minted within one millisecond still list in creation order.
+   * Mints a key; a bad name or expiry is a KeyInputError (400). The secret leaves this method
+   * once, in its result, and is stored nowhere: the database gets its SHA-256 and the
+   * displayable prefix. The id comes from a monotonic UUIDv7 generator, so keys minted within
+   * one millisecond still list in creation order.
    */
   async create(request: NewKeyRequest, now: Date): Promise<CreatedApiKey> {
+    const { name, expiresAt } = checkKeyInput({ name: request.name, expiresAt: request.expiresAt }, now)
     const secret = generateApiKeySecret()
     const record = await inAccountLock(this.db, request.did, async (tx) => {
       // The credential was checked before this request read its body; under the lock, a
@@ -59,11 +62,11 @@ export class ApiKeyService {
       const record = await insertKey(tx, {
         id: uuidv7(),
         did: request.did,
-        name: request.name,
+        name,
         prefix: displayPrefix(secret),
         key_hash: hashSecret(secret),
         created_at: now,
-        expires_at: request.expiresAt ?? null,
+        expires_at: expiresAt ?? null,
         revoked_at: null,
         last_used_at: null,
         created_by_kind: request.createdBy.kind,
@@ -140,57 +143,4 @@ export function toApiKeyView(record: ApiKeyRecord): ApiKeyView {
     ...(record.revoked_at && { revokedAt: record.revoked_at.toISOString() }),
     ...(record.last_used_at && { lastUsedAt: record.last_used_at.toISOString() }),
   }
-}
-
-/** Whether the date and time fields as written exist (month length, leap years, 23:59:59). */
-function isRealCalendarTime(value: string): boolean {
-  const fields = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})/.exec(value)
-  if (!fields) return false
-  const [year, month, day, hour, minute, second] = fields.slice(1).map(Number) as [number, number, number, number, number, number]
-  const probe = new Date(0)
-  probe.setUTCFullYear(year, month - 1, day)
-  probe.setUTCHours(hour, minute, second)
-  return (
-    probe.getUTCFullYear() === year &&
-    probe.getUTCMonth() === month - 1 &&
-    probe.getUTCDate() === day &&
-    probe.getUTCHours() === hour &&
-    probe.getUTCMinutes() === minute &&
-    probe.getUTCSeconds() === second
-  )
-}
-
-/**
- * A key's name as sent by a client. The lexicon bounds its length; Postgres cannot store a
- * NUL character, and an unpaired surrogate would be stored altered (as U+FFFD), so both are
- * refused rather than failing or silently changing the name.
- */
-export function checkKeyName(name: string): string {
-  if (name.includes('\u0000') || !name.isWellFormed()) {
-    throw new InvalidRequestError('name must be text without NUL characters or unpaired surrogates')
-  }
-  return name
-}
-
-/**
- * `expiresAt` as sent by a client: absent or null is "never". xrpc-server's datetime check
- * accepts a value without a time zone, which RFC 3339 forbids and `Date` would read as
- * local time, so it is checked strictly again here.
- */
-export function parseExpiresAt(value: string | null | undefined, now: Date): Date | undefined {
-  if (value === undefined || value === null) return undefined
-  if (!isValidDatetime(value)) {
-    throw new InvalidRequestError(
-      'expiresAt must be a valid RFC 3339 datetime with a time zone, e.g. 2030-01-01T00:00:00.000Z',
-    )
-  }
-  const expiresAt = new Date(value)
-  // `Date` rolls an impossible date over (February 31st becomes March 3rd): refuse it instead.
-  if (Number.isNaN(expiresAt.getTime()) || !isRealCalendarTime(value)) {
-    throw new InvalidRequestError('expiresAt is not a real date and time')
-  }
-  if (expiresAt.getTime() <= now.getTime()) {
-    throw new InvalidRequestError('expiresAt must be in the future')
-  }
-  return expiresAt
 }

@@ -1,7 +1,6 @@
 import { actorOf } from '../../../../auth/actor.js'
 import type { AppContext } from '../../../../context.js'
 import type { Server } from '../../../../lexicon/index.js'
-import { checkKeyName, parseExpiresAt } from '../../../../services/api-key-service.js'
 
 export default function (server: Server, ctx: AppContext) {
   server.dev.cocore.account.createApiKey({
@@ -14,8 +13,8 @@ export default function (server: Server, ctx: AppContext) {
       const created = await ctx.apiKeys.create(
         {
           did: auth.credentials.did,
-          name: checkKeyName(input.body.name),
-          expiresAt: parseExpiresAt(input.body.expiresAt, now),
+          name: input.body.name,
+          expiresAt: input.body.expiresAt,
           createdBy: actorOf(auth.credentials, req),
         },
         now,
