@@ -86,7 +86,7 @@ export class AuthVerifier {
     this.keyUsage = new KeyUsageRecorder(db, { intervalSeconds: opts.lastUsedIntervalSeconds, logger: opts.logger })
   }
 
-  /** Arrow function so it can be handed to xrpc-server as `auth: ctx.authVerifier.account`. */
+  /** Arrow function so it can be handed to xrpc-server as an `auth` option (see createCredentialVerifier). */
   account: AccountAuthFn = async ({ req, res }) => {
     // Responses depend on the credential: never let a shared cache keep or mix them.
     res.setHeader('Cache-Control', 'private')

@@ -1,10 +1,11 @@
 import { actorOf } from '../../../../auth/actor.js'
+import { authenticatedMethod } from '../../../../auth/authenticated-method.js'
 import type { AppContext } from '../../../../context.js'
 import type { Server } from '../../../../lexicon/index.js'
 
 export default function (server: Server, ctx: AppContext) {
-  server.dev.cocore.account.createApiKey({
-    auth: ctx.accountAuth,
+  server.dev.cocore.account.createApiKey(authenticatedMethod(ctx.accountAuth, {
+    type: 'procedure',
     // A name (100 bytes) and a datetime: anything near this size is not a real request.
     opts: { jsonLimit: 4 * 1024 },
     handler: async ({ auth, input, req, res }) => {
@@ -26,5 +27,5 @@ export default function (server: Server, ctx: AppContext) {
         headers: { 'cache-control': 'no-store' },
       }
     },
-  })
+  }))
 }
