@@ -1,16 +1,13 @@
-import { ValidationError } from '@atproto/lexicon'
 import { isValidDid } from '@atproto/syntax'
-import { XRPCError } from '@atproto/xrpc-server'
 import readline from 'node:readline'
 import type { ParseArgsConfig } from 'node:util'
 import { cliActor } from './auth/actor.js'
 import type { Config, LogLevel } from './config.js'
 import type { AppContext } from './context.js'
 import type { Logger } from './logger.js'
-import { ids, lexicons } from './lexicon/lexicons.js'
 import { pdsUrlProblem, publishLexicons } from './lexicon-publish.js'
 import { AccountServer } from './server.js'
-import { checkKeyName, parseExpiresAt } from './services/api-key-service.js'
+import { checkKeyInput, KeyInputError, type KeyInputField } from './services/key-input.js'
 
 /** Bad command-line input: the CLI prints the message and exits with status 2. */
 export class UsageError extends Error {}
@@ -85,19 +82,19 @@ export const commands: Record<string, Command> = {
     options: { ...didOption, name: { type: 'string' }, 'expires-at': { type: 'string' } },
     parse(values) {
       const did = requireDid(values)
-      const name = requireString(values, 'name')
-      const expiresAtText = optionalString(values, 'expires-at')
-      asUsageError(() => {
-        // The same checks the createApiKey method applies to its input.
-        lexicons.assertValidXrpcInput(ids.DevCocoreAccountCreateApiKey, { name, expiresAt: expiresAtText })
-        checkKeyName(name)
-        parseExpiresAt(expiresAtText, new Date())
-      })
-      return withDatabase(async (ctx) => {
-        const now = ctx.now()
-        const expiresAt = asUsageError(() => parseExpiresAt(expiresAtText, now))
-        return ctx.apiKeys.create({ did, name, expiresAt, createdBy: cliActor }, now)
-      })
+      const input = { name: requireString(values, 'name'), expiresAt: optionalString(values, 'expires-at') }
+      // create checks its input itself (against the time it runs at); the same check runs
+      // here first so that bad input never waits on the database or migrates anything.
+      try {
+        checkKeyInput(input, new Date())
+      } catch (err) {
+        throw namingOption(err)
+      }
+      return withDatabase((ctx) =>
+        ctx.apiKeys.create({ did, ...input, createdBy: cliActor }, ctx.now()).catch((err: unknown) => {
+          throw namingOption(err)
+        }),
+      )
     },
   },
   'keys revoke-all': {
@@ -188,13 +185,10 @@ function parseTtlHours(value: string | undefined): number {
   return hours
 }
 
-/** Runs a check shared with the XRPC methods, naming the command-line option in its error. */
-function asUsageError<T>(check: () => T): T {
-  try {
-    return check()
-  } catch (err) {
-    if (!(err instanceof XRPCError) && !(err instanceof ValidationError)) throw err
-    const message = err.message.replace(/^(Input\/)?expiresAt/, '--expires-at').replace(/^(Input\/)?name/, '--name')
-    throw new UsageError(message)
-  }
+/** The option of each field of a key request. */
+const keyInputOptions: Record<KeyInputField, string> = { name: '--name', expiresAt: '--expires-at' }
+
+/** A bad field of a key request as a usage error that names its option; any other error as it is. */
+function namingOption(err: unknown): unknown {
+  return err instanceof KeyInputError ? new UsageError(`${keyInputOptions[err.field]} ${err.problem}`) : err
 }

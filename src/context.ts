@@ -4,11 +4,11 @@ import { requestOrigin } from './auth/actor.js'
 import { buildAuthVerifier } from './auth/build-verifier.js'
 import { observeAuth } from './auth/observed-auth.js'
 import { ServiceAuthVerifier } from './auth/service-auth.js'
-import type { AuthVerifier } from './auth/verifier.js'
+import type { AccountAuthFn, AuthVerifier } from './auth/verifier.js'
 import { describeDatabase, type Config } from './config.js'
 import { openDatabase, type Database } from './db/database.js'
 import type { InvalidationListener } from './db/invalidation-listener.js'
-import type { DatabaseSchema } from './db/schema.js'
+import type { CredentialKind, DatabaseSchema } from './db/schema.js'
 import { ServiceIdentity } from './identity.js'
 import { AbuseLimits } from './limits/limits.js'
 import type { Logger } from './logger.js'
@@ -26,7 +26,11 @@ export type AppContextOptions = {
 
 /** Everything a handler or command needs, built once from the configuration. */
 export class AppContext {
-  readonly authVerifier: AuthVerifier
+  /**
+   * The bare verifier: no limits, no metrics, no audit. Private, so that a handler can only
+   * reach `accountAuth`; the services get it injected, to forget what they revoke.
+   */
+  private readonly authVerifier: AuthVerifier
   readonly apiKeys: ApiKeyService
   readonly sessions: SessionService
   /** Other instances' revocations, on Postgres (see buildAuthVerifier). */
@@ -36,10 +40,11 @@ export class AppContext {
   readonly audit: AuditTrail
   readonly metrics: ServiceMetrics
   /**
-   * The verifier every method uses: a key, a cookie or service auth, failures rate-limited
-   * per address; every outcome counted in the metrics, every failure in the audit trail.
+   * The verifier every method uses (through authenticatedMethod): a key, a cookie or service
+   * auth, failures rate-limited per address; every outcome counted in the metrics, every
+   * failure in the audit trail.
    */
-  readonly accountAuth: AuthVerifier['account']
+  readonly accountAuth: AccountAuthFn
   readonly now: () => Date
   private destroyed: Promise<void> | undefined
 
@@ -91,6 +96,11 @@ export class AppContext {
 
   get db(): Kysely<DatabaseSchema> {
     return this.database.db
+  }
+
+  /** The credential kinds `accountAuth` accepts, as describeService reports them. */
+  get authTypes(): CredentialKind[] {
+    return this.authVerifier.authTypes
   }
 
   /**

@@ -1,4 +1,4 @@
-import { InvalidRequestError, ResponseType, XRPCError } from '@atproto/xrpc-server'
+import { AuthRequiredError, InvalidRequestError, ResponseType, XRPCError } from '@atproto/xrpc-server'
 import type { LexiconDoc } from '@atproto/lexicon'
 import { databaseUnavailableError, isDatabaseUnavailable } from './db/unavailable.js'
 import { schemas } from './lexicon/lexicons.js'
@@ -16,6 +16,9 @@ export function withoutStack<E extends Error>(make: () => E): E {
     Error.stackTraceLimit = stackTraceLimit
   }
 }
+
+/** A refused credential (401). The lexicons name it `AuthRequired` (xrpc-server's default is `AuthenticationRequired`). */
+export const authRequired = (message: string) => withoutStack(() => new AuthRequiredError(message, 'AuthRequired'))
 
 /**
  * Maps errors raised while reading a request body to the XRPC error names the lexicons use.

@@ -39,6 +39,27 @@ describe('AUTH_FAIL_LIMIT_PER_MINUTE', () => {
   })
 })
 
+describe('every authenticated method', () => {
+  const json = { 'content-type': 'application/json' }
+  const someUuid = '01936d3c-0000-7000-8000-000000000000'
+  const calls: Record<string, (headers: Record<string, string>) => Promise<Response>> = {
+    createApiKey: (headers) => server.post('dev.cocore.account.createApiKey', '{"name":"k"}', { ...json, ...headers }),
+    listApiKeys: (headers) => server.get('/xrpc/dev.cocore.account.listApiKeys', headers),
+    revokeApiKey: (headers) => server.post('dev.cocore.account.revokeApiKey', JSON.stringify({ id: someUuid }), { ...json, ...headers }),
+    deleteApiKey: (headers) => server.post('dev.cocore.account.deleteApiKey', JSON.stringify({ id: someUuid }), { ...json, ...headers }),
+    getSession,
+  }
+
+  it.each(Object.entries(calls).map(([method, call], i) => ({ method, call, address: `203.0.113.${100 + i}` })))(
+    'authenticates $method with the failure limit in front',
+    async ({ call, address }) => {
+      const statuses = []
+      for (let i = 0; i < 6; i++) statuses.push((await call({ ...unknownKey, ...from(address) })).status)
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429])
+    },
+  )
+})
+
 describe('the client address the limits count by', () => {
   const failuresFrom = async (addresses: string[]) => {
     const statuses = []

@@ -1,5 +1,7 @@
+import { InvalidRequestError } from '@atproto/xrpc-server'
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cliActor } from '../src/auth/actor.js'
 import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
 import { xrpcFailure } from './_util/xrpc-error.js'
 
@@ -135,5 +137,22 @@ describe('createApiKey', () => {
     expect(new Set(created.map((c) => c.data.secret)).size).toBe(50)
     const { data } = await client.listApiKeys()
     expect(data.keys).toHaveLength(51)
+  })
+})
+
+describe('the key service', () => {
+  it.each([
+    ['a name over 100 bytes', { name: '€'.repeat(34) }, 'name'],
+    ['an empty name', { name: '' }, 'name'],
+    ['a name with a NUL character', { name: 'a\u0000b' }, 'name'],
+    ['an expiry without a time zone', { name: 'x', expiresAt: '2099-01-01T00:00:00' }, 'expiresAt'],
+    ['an expiry that does not exist', { name: 'x', expiresAt: '2099-02-31T00:00:00Z' }, 'expiresAt'],
+    ['an expiry in the past', { name: 'x', expiresAt: '2020-01-01T00:00:00.000Z' }, 'expiresAt'],
+  ])('refuses %s from any caller, not only through the XRPC method, and stores nothing', async (_case, input, field) => {
+    const did = server.newDid()
+    const refused = await server.ctx.apiKeys.create({ did, ...input, createdBy: cliActor }, new Date()).catch((err: unknown) => err)
+    expect(refused).toBeInstanceOf(InvalidRequestError)
+    expect(refused).toMatchObject({ field })
+    expect(await server.ctx.apiKeys.list(did)).toEqual([])
   })
 })

@@ -96,7 +96,11 @@ async function makeFixtures(target: TestServer, pdsAccount: Fixtures['pdsAccount
   const ownerKey = await target.createKey(owner, { name: 'owner' })
   const revokedKey = await target.createKey(owner, { name: 'revoked' })
   await target.ctx.apiKeys.revoke(owner, revokedKey.key.id, cliActor, now)
-  const expiredKey = await target.createKey(owner, { name: 'expired', expiresAt: new Date(now.getTime() - 60_000) })
+  // Minted two minutes ago, expired a minute ago (a key cannot be minted already expired).
+  const expiredKey = await target.ctx.apiKeys.create(
+    { did: owner, name: 'expired', expiresAt: new Date(now.getTime() - 60_000).toISOString(), createdBy: cliActor },
+    new Date(now.getTime() - 120_000),
+  )
   const otherAccountKey = await target.createKey(other, { name: 'other account' })
   const endedSession = await target.ctx.sessions.create(ended, 1, now)
   await target.ctx.sessions.revokeAll(ended, now)

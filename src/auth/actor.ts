@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { normalizeAddress } from '../client-address.js'
-import type { KeyCreator } from '../db/schema.js'
+import type { ActorKind } from '../db/schema.js'
 import type { Credentials } from './verifier.js'
 
 /** Where a request came from, as the audit trail records it. */
@@ -12,7 +12,7 @@ export type RequestOrigin = { ip?: string; userAgent?: string }
  * is an actor with no DID and no origin.
  */
 export type Actor = {
-  kind: KeyCreator
+  kind: ActorKind
   /** The key or session of ours that was used; none for service auth and the CLI. */
   id?: string
   did?: string

@@ -1,12 +1,14 @@
 import { AuthRequiredError } from '@atproto/xrpc-server'
 import type { IncomingMessage } from 'node:http'
+import type { AuditCredentialKind } from '../db/schema.js'
 import { RateLimitedError } from '../limits/window-limiter.js'
-import { presentedCredentialKind, type AccountAuthFn, type PresentedCredentialKind } from './verifier.js'
+import { presentedCredentialKind, type AccountAuthFn } from './verifier.js'
 
 /** How one authentication ended. `error`: neither yes nor no (the database was unreachable). */
 export type AuthOutcome = 'success' | 'failure' | 'rate_limited' | 'error'
 
-export type AuthObservation = { kind: PresentedCredentialKind; outcome: AuthOutcome }
+/** `kind`: the credential presented, valid or not (`none` when the request sent none). */
+export type AuthObservation = { kind: AuditCredentialKind; outcome: AuthOutcome }
 
 export type AuthObserver = (observation: AuthObservation, req: IncomingMessage & { ip?: string }) => void
 

@@ -1,20 +1,23 @@
-import { AuthRequiredError, parseReqNsid, type MethodAuthContext } from '@atproto/xrpc-server'
+import { parseReqNsid, type MethodAuthContext } from '@atproto/xrpc-server'
 import { parseCookie } from 'cookie'
 import type { Kysely } from 'kysely'
 import { clientLimitKey } from '../client-address.js'
 import type { KeyCacheConfig } from '../config.js'
 import { findKeyByHash } from '../db/api-keys.js'
-import type { CredentialKind } from '../db/credential-events.js'
-import type { DatabaseSchema } from '../db/schema.js'
+import type { AuditCredentialKind, CredentialKind, DatabaseSchema, StoredCredentialKind } from '../db/schema.js'
 import { findSessionByHash } from '../db/sessions.js'
-import { withoutStack } from '../errors.js'
+import { authRequired } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { CredentialCache, type CacheCounters } from './credential-cache.js'
+import { credentialState } from './credential-state.js'
 import { hashSecret, isApiKeySecret, isSessionToken, readBearerToken, sessionCookieName } from './credentials.js'
 import { KeyUsageRecorder } from './key-usage.js'
 import { looksLikeJwt, type ServiceAuthVerifier } from './service-auth.js'
 
-/** Who is calling, as proven by exactly one credential. Handlers take the DID from here only. */
+/**
+ * Who is calling, as proven by exactly one credential. Handlers take the DID from here only.
+ * `type` is a CredentialKind.
+ */
 export type Credentials =
   | { type: 'apiKey'; did: string; keyId: string; prefix: string }
   | { type: 'session'; did: string; sessionId: string }
@@ -31,9 +34,6 @@ export type AccountAuthFn = (ctx: Pick<MethodAuthContext, 'req' | 'res'>) => Pro
  */
 export type ServiceAuthCall = { method: () => string; clientAddress: string }
 
-/** The kind of credential a request presents, valid or not; `none` when it sends none. */
-export type PresentedCredentialKind = Credentials['type'] | 'none'
-
 /** What verification needs to know of a key; cached, so kept small. */
 type KnownKey = { id: string; did: string; prefix: string; expiresAt: Date | null; revokedAt: Date | null; lastUsedAt: Date | null }
 type KnownSession = { id: string; did: string; expiresAt: Date; revokedAt: Date | null }
@@ -49,9 +49,6 @@ export type AuthVerifierOptions = {
   serviceAuth?: ServiceAuthVerifier
   now?: () => Date
 }
-
-/** The lexicons name this error `AuthRequired` (xrpc-server's default is `AuthenticationRequired`). */
-const authRequired = (message: string) => withoutStack(() => new AuthRequiredError(message, 'AuthRequired'))
 
 /**
  * The one verifier every dev.cocore.account.* method uses (and sibling services may reuse:
@@ -89,7 +86,7 @@ export class AuthVerifier {
     this.keyUsage = new KeyUsageRecorder(db, { intervalSeconds: opts.lastUsedIntervalSeconds, logger: opts.logger })
   }
 
-  /** Arrow function so it can be handed to xrpc-server as `auth: ctx.authVerifier.account`. */
+  /** Arrow function so it can be handed to xrpc-server as an `auth` option (see createCredentialVerifier). */
   account: AccountAuthFn = async ({ req, res }) => {
     // Responses depend on the credential: never let a shared cache keep or mix them.
     res.setHeader('Cache-Control', 'private')
@@ -99,7 +96,7 @@ export class AuthVerifier {
   }
 
   /** The credential kinds this verifier accepts, as describeService reports them. */
-  get authTypes(): Credentials['type'][] {
+  get authTypes(): CredentialKind[] {
     return this.serviceAuth ? ['apiKey', 'session', 'serviceAuth'] : ['apiKey', 'session']
   }
 
@@ -115,8 +112,8 @@ export class AuthVerifier {
   }
 
   /** Forgets a revoked, deleted or ended credential at once (and voids cache fills in flight). */
-  invalidate(kind: CredentialKind, id: string): void {
-    ;(kind === 'key' ? this.keyCache : this.sessionCache)?.invalidate(id)
+  invalidate(kind: StoredCredentialKind, id: string): void {
+    ;(kind === 'apiKey' ? this.keyCache : this.sessionCache)?.invalidate(id)
   }
 
   /** The invalidation feed is down: stop serving from the caches and empty them. */
@@ -153,8 +150,9 @@ export class AuthVerifier {
     const key = await this.findKey(hashSecret(secret))
     if (!key) throw authRequired('Unknown API key')
     const now = this.now()
-    if (key.revokedAt) throw authRequired('This API key has been revoked')
-    if (key.expiresAt && key.expiresAt <= now) throw authRequired('This API key has expired')
+    const state = credentialState(key, now)
+    if (state === 'revoked') throw authRequired('This API key has been revoked')
+    if (state === 'expired') throw authRequired('This API key has expired')
     // The cached object remembers the recorded use, so the next requests need not write.
     key.lastUsedAt = await this.keyUsage.recordUse(key.id, key.lastUsedAt, now)
     return { type: 'apiKey', did: key.did, keyId: key.id, prefix: key.prefix }
@@ -163,8 +161,10 @@ export class AuthVerifier {
   private async verifySession(token: string): Promise<Credentials> {
     if (!isSessionToken(token)) throw authRequired('Unknown session')
     const session = await this.findSession(hashSecret(token))
-    if (!session || session.revokedAt) throw authRequired('Unknown session')
-    if (session.expiresAt <= this.now()) throw authRequired('This session has expired; sign in again')
+    const state = session && credentialState(session, this.now())
+    // An ended session reads as an unknown one.
+    if (!session || state === 'revoked') throw authRequired('Unknown session')
+    if (state === 'expired') throw authRequired('This session has expired; sign in again')
     return { type: 'session', did: session.did, sessionId: session.id }
   }
 
@@ -211,7 +211,7 @@ async function readThrough<T extends { id: string }>(
  * Which credential a request presents, by the rules verifyHeaders follows (the bearer
  * first, then the cookie), without checking it: for metrics and the audit trail.
  */
-export function presentedCredentialKind(headers: { authorization?: string; cookie?: string }): PresentedCredentialKind {
+export function presentedCredentialKind(headers: { authorization?: string; cookie?: string }): AuditCredentialKind {
   if (headers.authorization !== undefined) {
     const token = readBearerToken(headers.authorization)
     return token !== undefined && looksLikeJwt(token) ? 'serviceAuth' : 'apiKey'

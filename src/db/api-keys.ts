@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import { notifyInvalidation } from './credential-events.js'
+import { isLiveAt } from './live-credential.js'
 import type { ApiKeyRow, DatabaseSchema, NewApiKey } from './schema.js'
 
 type Db = Kysely<DatabaseSchema>
@@ -22,26 +23,13 @@ export async function insertKey(db: Db, key: NewApiKey): Promise<ApiKeyRecord> {
   return db.insertInto('api_key').values(key).returning(viewColumns).executeTakeFirstOrThrow()
 }
 
-/** Whether the key can still authenticate (not revoked, not expired) at `now`. */
-export async function isKeyLive(db: Db, id: string, now: Date): Promise<boolean> {
-  const row = await db
-    .selectFrom('api_key')
-    .select('id')
-    .where('id', '=', id)
-    .where('revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-    .executeTakeFirst()
-  return row !== undefined
-}
-
 /** How many keys of `did` can still authenticate at `now`. */
 export async function countLiveKeys(db: Db, did: string, now: Date): Promise<number> {
   const { count } = await db
     .selectFrom('api_key')
     .select((eb) => eb.fn.countAll<string | number>().as('count'))
     .where('did', '=', did)
-    .where('revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .where(isLiveAt(now))
     .executeTakeFirstOrThrow()
   return Number(count)
 }
@@ -77,7 +65,7 @@ export async function revokeKey(db: Db, did: string, id: string, now: Date): Pro
         .returning('id'),
     )
     .selectFrom('revoked')
-    .select((eb) => notifyInvalidation('key', eb.ref('revoked.id')).as('notified'))
+    .select((eb) => notifyInvalidation('apiKey', eb.ref('revoked.id')).as('notified'))
     .execute()
   return notified.length > 0
 }
@@ -87,7 +75,7 @@ export async function deleteKey(db: Db, did: string, id: string): Promise<boolea
   const notified = await db
     .with('deleted', (qb) => qb.deleteFrom('api_key').where('id', '=', id).where('did', '=', did).returning('id'))
     .selectFrom('deleted')
-    .select((eb) => notifyInvalidation('key', eb.ref('deleted.id')).as('notified'))
+    .select((eb) => notifyInvalidation('apiKey', eb.ref('deleted.id')).as('notified'))
     .execute()
   return notified.length > 0
 }
@@ -99,7 +87,7 @@ export async function revokeAllKeys(db: Db, did: string, now: Date): Promise<str
       qb.updateTable('api_key').set({ revoked_at: now }).where('did', '=', did).where('revoked_at', 'is', null).returning('id'),
     )
     .selectFrom('revoked')
-    .select((eb) => ['revoked.id', notifyInvalidation('key', eb.ref('revoked.id')).as('notified')])
+    .select((eb) => ['revoked.id', notifyInvalidation('apiKey', eb.ref('revoked.id')).as('notified')])
     .execute()
   return revoked.map((row) => row.id)
 }

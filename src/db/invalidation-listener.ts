@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import type { Logger } from '../logger.js'
-import { credentialChannel, heartbeatPayload, parseCredentialEvent, type CredentialKind } from './credential-events.js'
+import { credentialChannel, heartbeatPayload, parseCredentialEvent } from './credential-events.js'
 import { HeartbeatLiveness } from './heartbeat-liveness.js'
+import type { StoredCredentialKind } from './schema.js'
 
 export const listenerApplicationName = 'cocore-account-listener'
 
 export type InvalidationHandlers = {
-  invalidate(kind: CredentialKind, id: string): void
+  invalidate(kind: StoredCredentialKind, id: string): void
   /** The feed is down (connection lost, heartbeat missed): stop trusting the cache. */
   lost(): void
   /** The feed is listening again: the cache may serve again, starting empty. */

@@ -3,8 +3,19 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
 /** Timestamps are `timestamptz`: read as Date, written as Date. */
 type Timestamp = ColumnType<Date, Date, Date>
 
-/** Which credential minted a key, kept for audit (`created_by_id` names the session or key). */
-export type KeyCreator = 'session' | 'apiKey' | 'serviceAuth' | 'cli'
+// The one vocabulary of credential kinds, used by the verifier's result, the audit trail, the
+// metrics and the invalidation feed. The database stores the actor and audit kinds as they
+// are: `api_key.created_by_kind` and `audit_event.credential_kind` are CHECK-constrained to
+// these words (see the migrations), so they never change.
+
+/** A credential this service verifies (the `type` of a verifier's Credentials). */
+export type CredentialKind = 'apiKey' | 'session' | 'serviceAuth'
+/** The credentials of ours, a row of `api_key` or `session`: revocable, cached, invalidated. */
+export type StoredCredentialKind = Exclude<CredentialKind, 'serviceAuth'>
+/** Who acts on keys: a verified credential, or the operator's CLI. */
+export type ActorKind = CredentialKind | 'cli'
+/** What an audit row names: the actor, or `none` for a request that sent no credential at all. */
+export type AuditCredentialKind = ActorKind | 'none'
 
 export interface ApiKeyTable {
   id: string
@@ -18,7 +29,8 @@ export interface ApiKeyTable {
   expires_at: Timestamp | null
   revoked_at: Timestamp | null
   last_used_at: Timestamp | null
-  created_by_kind: KeyCreator
+  /** Which actor minted the key (`created_by_id` names the session or key, if ours). */
+  created_by_kind: ActorKind
   created_by_id: string | null
 }
 
@@ -41,9 +53,6 @@ export interface ServiceAuthJtiTable {
 
 /** What an audit row records. */
 export type AuditEventName = 'key.created' | 'key.revoked' | 'key.deleted' | 'auth.failed'
-
-/** The credential an audited request presented: `none` when it sent none at all. */
-export type AuditCredentialKind = KeyCreator | 'none'
 
 /**
  * The append-only audit trail (no UPDATE, no TRUNCATE: see its migration). Never the

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import { notifyInvalidation } from './credential-events.js'
+import { isLiveAt } from './live-credential.js'
 import type { DatabaseSchema, NewSession, SessionRow } from './schema.js'
 
 type Db = Kysely<DatabaseSchema>
@@ -18,18 +19,6 @@ export async function findSessionByHash(db: Db, tokenHash: Uint8Array): Promise<
     .executeTakeFirst()
 }
 
-/** Whether the session can still authenticate (not ended, not expired) at `now`. */
-export async function isSessionLive(db: Db, id: string, now: Date): Promise<boolean> {
-  const row = await db
-    .selectFrom('session')
-    .select('id')
-    .where('id', '=', id)
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', now)
-    .executeTakeFirst()
-  return row !== undefined
-}
-
 /** Ends every live session of `did`; returns their ids. Other instances hear of it (NOTIFY on commit). */
 export async function revokeSessionsByDid(db: Db, did: string, now: Date): Promise<string[]> {
   const revoked = await db
@@ -38,8 +27,7 @@ export async function revokeSessionsByDid(db: Db, did: string, now: Date): Promi
         .updateTable('session')
         .set({ revoked_at: now })
         .where('did', '=', did)
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', now)
+        .where(isLiveAt(now))
         .returning('id'),
     )
     .selectFrom('revoked')

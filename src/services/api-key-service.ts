@@ -1,28 +1,28 @@
-import { isValidDatetime } from '@atproto/syntax'
-import { AuthRequiredError, InvalidRequestError } from '@atproto/xrpc-server'
+import { InvalidRequestError } from '@atproto/xrpc-server'
 import type { Kysely } from 'kysely'
 import { v7 as uuidv7, validate as isUuid } from 'uuid'
 import { keyAuditEvent } from '../audit/audit-trail.js'
 import type { Actor } from '../auth/actor.js'
+import { assertStillLive } from '../auth/credential-state.js'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../auth/credentials.js'
 import { inAccountLock } from '../db/account-lock.js'
 import { insertAuditEvents } from '../db/audit-events.js'
-import { countLiveKeys, deleteKey, insertKey, isKeyLive, listKeysByDid, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
-import { isSessionLive } from '../db/sessions.js'
-import type { CredentialKind } from '../db/credential-events.js'
-import type { DatabaseSchema } from '../db/schema.js'
+import { countLiveKeys, deleteKey, insertKey, listKeysByDid, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
+import type { DatabaseSchema, StoredCredentialKind } from '../db/schema.js'
 import type { ApiKeyView } from '../lexicon/types/dev/cocore/account/defs.js'
 import type { OutputSchema as CreatedApiKey } from '../lexicon/types/dev/cocore/account/createApiKey.js'
+import { checkKeyInput } from './key-input.js'
 
 type Db = Kysely<DatabaseSchema>
 
 /** Told of every credential this process revokes or deletes, to forget it at once. */
-export type CredentialInvalidator = { invalidate(kind: CredentialKind, id: string): void }
+export type CredentialInvalidator = { invalidate(kind: StoredCredentialKind, id: string): void }
 
 export type NewKeyRequest = {
   did: string
+  /** As sent (createApiKey's input, or the CLI's options): checked here, for every caller. */
   name: string
-  expiresAt?: Date
+  expiresAt?: string | null
   /** The credential that mints it (recorded on the key) and where the request came from. */
   createdBy: Actor
 }
@@ -40,18 +40,18 @@ export class ApiKeyService {
   ) {}
 
   /**
-   * Mints a key. The secret leaves this method once, in its result, and is stored nowhere:
-   * the database gets its SHA-256 and the displayable prefix. The id comes from a monotonic
-   * UUIDv7 generator, so keys minted within one millisecond still list in creation order.
+   * Mints a key; a bad name or expiry is a KeyInputError (400). The secret leaves this method
+   * once, in its result, and is stored nowhere: the database gets its SHA-256 and the
+   * displayable prefix. The id comes from a monotonic UUIDv7 generator, so keys minted within
+   * one millisecond still list in creation order.
    */
   async create(request: NewKeyRequest, now: Date): Promise<CreatedApiKey> {
+    const { name, expiresAt } = checkKeyInput({ name: request.name, expiresAt: request.expiresAt }, now)
     const secret = generateApiKeySecret()
     const record = await inAccountLock(this.db, request.did, async (tx) => {
-      // The credential was checked before this request read its body; a revocation may
-      // have landed since. Under the account lock, a revocation cannot land any more.
-      if (!(await isCreatorLive(tx, request.createdBy, now))) {
-        throw new AuthRequiredError('The credential of this request was revoked while it was in flight', 'AuthRequired')
-      }
+      // The credential was checked before this request read its body; under the lock, a
+      // revocation cannot land any more.
+      await assertStillLive(tx, request.createdBy, now)
       // Counted under the same lock, so parallel mints cannot overshoot the cap together.
       if (this.maxLiveKeys > 0 && (await countLiveKeys(tx, request.did, now)) >= this.maxLiveKeys) {
         throw new InvalidRequestError(
@@ -62,11 +62,11 @@ export class ApiKeyService {
       const record = await insertKey(tx, {
         id: uuidv7(),
         did: request.did,
-        name: request.name,
+        name,
         prefix: displayPrefix(secret),
         key_hash: hashSecret(secret),
         created_at: now,
-        expires_at: request.expiresAt ?? null,
+        expires_at: expiresAt ?? null,
         revoked_at: null,
         last_used_at: null,
         created_by_kind: request.createdBy.kind,
@@ -99,7 +99,7 @@ export class ApiKeyService {
       await insertAuditEvents(tx, revoked.map((keyId) => keyAuditEvent('key.revoked', did, keyId, actor, now)))
       return revoked
     })
-    for (const id of ids) this.invalidator.invalidate('key', id)
+    for (const id of ids) this.invalidator.invalidate('apiKey', id)
     return ids.length
   }
 
@@ -123,14 +123,9 @@ export class ApiKeyService {
       await insertAuditEvents(tx, [keyAuditEvent(event, did, keyId, actor, now)])
       return true
     })
-    if (changed) this.invalidator.invalidate('key', keyId)
+    if (changed) this.invalidator.invalidate('apiKey', keyId)
     return changed
   }
-}
-
-async function isCreatorLive(tx: Db, creator: Actor, now: Date): Promise<boolean> {
-  if (creator.kind === 'cli' || creator.id === undefined) return true
-  return creator.kind === 'apiKey' ? isKeyLive(tx, creator.id, now) : isSessionLive(tx, creator.id, now)
 }
 
 /**
@@ -148,57 +143,4 @@ export function toApiKeyView(record: ApiKeyRecord): ApiKeyView {
     ...(record.revoked_at && { revokedAt: record.revoked_at.toISOString() }),
     ...(record.last_used_at && { lastUsedAt: record.last_used_at.toISOString() }),
   }
-}
-
-/** Whether the date and time fields as written exist (month length, leap years, 23:59:59). */
-function isRealCalendarTime(value: string): boolean {
-  const fields = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})/.exec(value)
-  if (!fields) return false
-  const [year, month, day, hour, minute, second] = fields.slice(1).map(Number) as [number, number, number, number, number, number]
-  const probe = new Date(0)
-  probe.setUTCFullYear(year, month - 1, day)
-  probe.setUTCHours(hour, minute, second)
-  return (
-    probe.getUTCFullYear() === year &&
-    probe.getUTCMonth() === month - 1 &&
-    probe.getUTCDate() === day &&
-    probe.getUTCHours() === hour &&
-    probe.getUTCMinutes() === minute &&
-    probe.getUTCSeconds() === second
-  )
-}
-
-/**
- * A key's name as sent by a client. The lexicon bounds its length; Postgres cannot store a
- * NUL character, and an unpaired surrogate would be stored altered (as U+FFFD), so both are
- * refused rather than failing or silently changing the name.
- */
-export function checkKeyName(name: string): string {
-  if (name.includes('\u0000') || !name.isWellFormed()) {
-    throw new InvalidRequestError('name must be text without NUL characters or unpaired surrogates')
-  }
-  return name
-}
-
-/**
- * `expiresAt` as sent by a client: absent or null is "never". xrpc-server's datetime check
- * accepts a value without a time zone, which RFC 3339 forbids and `Date` would read as
- * local time, so it is checked strictly again here.
- */
-export function parseExpiresAt(value: string | null | undefined, now: Date): Date | undefined {
-  if (value === undefined || value === null) return undefined
-  if (!isValidDatetime(value)) {
-    throw new InvalidRequestError(
-      'expiresAt must be a valid RFC 3339 datetime with a time zone, e.g. 2030-01-01T00:00:00.000Z',
-    )
-  }
-  const expiresAt = new Date(value)
-  // `Date` rolls an impossible date over (February 31st becomes March 3rd): refuse it instead.
-  if (Number.isNaN(expiresAt.getTime()) || !isRealCalendarTime(value)) {
-    throw new InvalidRequestError('expiresAt is not a real date and time')
-  }
-  if (expiresAt.getTime() <= now.getTime()) {
-    throw new InvalidRequestError('expiresAt must be in the future')
-  }
-  return expiresAt
 }

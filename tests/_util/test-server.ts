@@ -49,7 +49,7 @@ export async function startTestServer(env: ConfigEnv = {}) {
   const newDid = () => `did:plc:test${Math.random().toString(36).slice(2, 14)}`
   /** Mints a key directly (as the CLI does), for tests that need a credential to start from. */
   const mintKey = (did: string, extra: { name?: string; expiresAt?: Date } = {}): Promise<CreatedApiKey> =>
-    ctx.apiKeys.create({ did, name: extra.name ?? 'test key', expiresAt: extra.expiresAt, createdBy: { kind: 'cli' } }, clock.now())
+    ctx.apiKeys.create({ did, name: extra.name ?? 'test key', expiresAt: extra.expiresAt?.toISOString(), createdBy: { kind: 'cli' } }, clock.now())
   const client = (headers: Record<string, string> = {}) => new AccountClient(url, headers)
 
   return {

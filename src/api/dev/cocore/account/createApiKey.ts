@@ -1,11 +1,11 @@
 import { actorOf } from '../../../../auth/actor.js'
+import { authenticatedMethod } from '../../../../auth/authenticated-method.js'
 import type { AppContext } from '../../../../context.js'
 import type { Server } from '../../../../lexicon/index.js'
-import { checkKeyName, parseExpiresAt } from '../../../../services/api-key-service.js'
 
 export default function (server: Server, ctx: AppContext) {
-  server.dev.cocore.account.createApiKey({
-    auth: ctx.accountAuth,
+  server.dev.cocore.account.createApiKey(authenticatedMethod(ctx.accountAuth, {
+    type: 'procedure',
     // A name (100 bytes) and a datetime: anything near this size is not a real request.
     opts: { jsonLimit: 4 * 1024 },
     handler: async ({ auth, input, req, res }) => {
@@ -14,8 +14,8 @@ export default function (server: Server, ctx: AppContext) {
       const created = await ctx.apiKeys.create(
         {
           did: auth.credentials.did,
-          name: checkKeyName(input.body.name),
-          expiresAt: parseExpiresAt(input.body.expiresAt, now),
+          name: input.body.name,
+          expiresAt: input.body.expiresAt,
           createdBy: actorOf(auth.credentials, req),
         },
         now,
@@ -27,5 +27,5 @@ export default function (server: Server, ctx: AppContext) {
         headers: { 'cache-control': 'no-store' },
       }
     },
-  })
+  }))
 }

@@ -1,15 +1,16 @@
 import { actorOf } from '../../../../auth/actor.js'
+import { authenticatedMethod } from '../../../../auth/authenticated-method.js'
 import type { AppContext } from '../../../../context.js'
 import type { Server } from '../../../../lexicon/index.js'
 
 export default function (server: Server, ctx: AppContext) {
-  server.dev.cocore.account.deleteApiKey({
-    auth: ctx.accountAuth,
+  server.dev.cocore.account.deleteApiKey(authenticatedMethod(ctx.accountAuth, {
+    type: 'procedure',
     // An id (200 bytes at most).
     opts: { jsonLimit: 1024 },
     handler: async ({ auth, input, req }) => ({
       encoding: 'application/json',
       body: { deleted: await ctx.apiKeys.delete(auth.credentials.did, input.body.id, actorOf(auth.credentials, req), ctx.now()) },
     }),
-  })
+  }))
 }

@@ -6,7 +6,7 @@ export default function (server: Server, ctx: AppContext) {
   server.dev.cocore.account.describeService({
     handler: () => ({
       encoding: 'application/json',
-      body: { version: ctx.cfg.version, authTypes: ctx.authVerifier.authTypes },
+      body: { version: ctx.cfg.version, authTypes: ctx.authTypes },
     }),
   })
 }

@@ -1,12 +1,13 @@
-import { authenticatedQuery } from '../../../../auth/authenticated-query.js'
+import { authenticatedMethod } from '../../../../auth/authenticated-method.js'
 import type { AppContext } from '../../../../context.js'
 import type { Server } from '../../../../lexicon/index.js'
 
 export default function (server: Server, ctx: AppContext) {
-  server.dev.cocore.account.listApiKeys({
-    handler: authenticatedQuery(ctx.accountAuth, async ({ auth }) => ({
+  server.dev.cocore.account.listApiKeys(authenticatedMethod(ctx.accountAuth, {
+    type: 'query',
+    handler: async ({ auth }) => ({
       encoding: 'application/json' as const,
       body: { keys: await ctx.apiKeys.list(auth.credentials.did) },
-    })),
-  })
+    }),
+  }))
 }

@@ -1,0 +1,33 @@
+import type { Kysely } from 'kysely'
+import { isCredentialLive } from '../db/live-credential.js'
+import type { DatabaseSchema } from '../db/schema.js'
+import { authRequired } from '../errors.js'
+import type { Actor } from './actor.js'
+
+/** Where a key or session stands at a moment: only a live one authenticates. */
+export type CredentialState = 'live' | 'revoked' | 'expired'
+
+/**
+ * The rule, once: a key or session is live until it is revoked or its expiry comes (from
+ * `expiresAt` itself on, it no longer works; a key without one never expires). A revoked
+ * credential reads as revoked whatever its expiry. Queries that must decide in the database
+ * use the same rule in SQL: isLiveAt (src/db/live-credential.ts).
+ */
+export function credentialState(credential: { revokedAt: Date | null; expiresAt: Date | null }, now: Date): CredentialState {
+  if (credential.revokedAt) return 'revoked'
+  if (credential.expiresAt && credential.expiresAt <= now) return 'expired'
+  return 'live'
+}
+
+/**
+ * Refuses (401) an actor whose key or session has stopped being live since the verifier let
+ * its request in: a procedure's credential is checked before its body is read, and a
+ * revocation may land in between. Run it under the account lock, where none can land any
+ * more. Service auth and the CLI have no credential of ours to check again.
+ */
+export async function assertStillLive(db: Kysely<DatabaseSchema>, actor: Actor, now: Date): Promise<void> {
+  if (actor.id === undefined || (actor.kind !== 'apiKey' && actor.kind !== 'session')) return
+  if (!(await isCredentialLive(db, actor.kind, actor.id, now))) {
+    throw authRequired('The credential of this request was revoked while it was in flight')
+  }
+}
