@@ -2,7 +2,6 @@ import { isIP } from 'node:net'
 import path from 'node:path'
 import { isValidDid } from '@atproto/syntax'
 import { z } from 'zod'
-import type { LimitsConfig } from './limits/limits.js'
 
 /**
  * The service's whole configuration, read from the environment once at start-up.
@@ -44,6 +43,14 @@ export type IdentityConfig = {
   serviceDid: string | undefined
   plcUrl: string
   lexiconAuthorityDid: string | undefined
+}
+
+/** The abuse limits of this instance (see src/limits/limits.ts). */
+export type LimitsConfig = {
+  /** Failed authentications per client address per minute before 429s; 0: no limit. */
+  authFailuresPerMinute: number
+  /** createApiKey calls per account per minute; 0: no limit. */
+  createKeyPerMinute: number
 }
 
 /** The in-process cache of verified credentials (see src/auth/credential-cache.ts). */
