@@ -16,7 +16,7 @@ export type Config = {
   dataDir: string
   /** How often, at most, a key's `lastUsedAt` is rewritten after its first use. */
   lastUsedIntervalSeconds: number
-  /** LOG_LEVEL; unset: the command's own default (src/commands.ts). */
+  /** LOG_LEVEL; unset: the command's own default (src/cli/commands.ts). */
   logLevel: LogLevel | undefined
   version: string
   keyCache: KeyCacheConfig
@@ -35,7 +35,7 @@ export type Config = {
   metricsToken: string | undefined
 }
 
-/** How this service is known to the atproto network (see src/identity.ts). */
+/** How this service is known to the atproto network (see src/identity/service-identity.ts). */
 export type IdentityConfig = {
   /** PUBLIC_URL; unset: derived from HOST and the real port once listening. */
   publicUrl: string | undefined

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Actor, RequestOrigin } from '../auth/actor.js'
-import { addressGroup } from '../client-address.js'
+import { addressGroup } from '../net/client-address.js'
 import { deleteAuditEventsBefore, insertAuditEvents } from '../db/audit-events.js'
 import type { AuditCredentialKind, DatabaseSchema, NewAuditEvent } from '../db/schema.js'
 import type { Logger } from '../logger.js'

@@ -2,7 +2,7 @@ import { fetchMaxSizeProcessor, safeFetchWrap } from '@atproto-labs/fetch-node'
 import { DidResolver, type Fetch } from '@atproto/identity'
 import { AuthRequiredError } from '@atproto/xrpc-server'
 import { LRUCache } from 'lru-cache'
-import { isLoopbackHost } from '../identity.js'
+import { isLoopbackHost } from '../identity/service-identity.js'
 import type { Logger } from '../logger.js'
 
 /**

@@ -1,6 +1,6 @@
 import { AuthRequiredError, type MethodAuthContext } from '@atproto/xrpc-server'
 import type { AccountAuthFn } from '../auth/verifier.js'
-import { clientLimitKey } from '../client-address.js'
+import { clientLimitKey } from '../net/client-address.js'
 import type { LimitsConfig } from '../config.js'
 import { RateLimitedError, setRateLimitHeaders, WindowLimiter, type LimitStatus } from './window-limiter.js'
 

@@ -123,7 +123,7 @@ describe('service-auth tokens that must be refused', () => {
 describe('lexicons publish against the PDS', () => {
   const publish = () =>
     new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [path.join(root, 'dist/src/bin.js'), 'lexicons', 'publish', '--pds', network.pds.url, '--identifier', alice.handle], {
+      const child = spawn(process.execPath, [path.join(root, 'dist/src/cli/bin.js'), 'lexicons', 'publish', '--pds', network.pds.url, '--identifier', alice.handle], {
         env: { PATH: process.env.PATH, ATPROTO_APP_PASSWORD: alice.password, LEXICON_AUTHORITY_DID: aliceDid, LOG_LEVEL: 'warn' },
       })
       let stdout = ''

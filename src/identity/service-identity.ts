@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net'
 import type { RequestHandler } from 'express'
-import type { IdentityConfig } from './config.js'
+import type { IdentityConfig } from '../config.js'
 
 /** The service entry PDSes proxy to: `atproto-proxy: <SERVICE_DID>#cocore_console`. */
 export const serviceFragment = 'cocore_console'

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express'
-import type { AppContext } from './context.js'
+import type { AppContext } from '../context.js'
 
 const pingTimeoutMs = 2_000
 
