@@ -2,8 +2,8 @@ import { fetchMaxSizeProcessor, safeFetchWrap } from '@atproto-labs/fetch-node'
 import { DidResolver, type Fetch } from '@atproto/identity'
 import { AuthRequiredError } from '@atproto/xrpc-server'
 import { LRUCache } from 'lru-cache'
-import { isLoopbackHost } from '../identity/service-identity.js'
 import type { Logger } from '../logger.js'
+import { isLoopbackHost } from '../net/loopback.js'
 
 /**
  * The largest DID document we read. An account's document is well under 1 KB (a few keys

@@ -1,5 +1,5 @@
 import { isValidDid } from '@atproto/syntax'
-import { isLoopbackAddress, isLoopbackHost } from '../identity/service-identity.js'
+import { isLoopbackAddress, isLoopbackHost } from '../net/loopback.js'
 import {
   lexiconCollection,
   lexiconDnsRecords,
