@@ -95,10 +95,12 @@ export class AppContext {
 
   /**
    * A server's background work: hearing other instances' revocations (until then nothing
-   * is cached on Postgres), writing aggregated auth failures, sweeping the audit trail.
+   * is cached on Postgres), writing `lastUsedAt` and aggregated auth failures, sweeping
+   * replayed jtis and the audit trail. A CLI command never starts it.
    */
   async startBackgroundWork(): Promise<void> {
     await this.invalidationListener?.start()
+    this.authVerifier.start()
     this.audit.start()
   }
 

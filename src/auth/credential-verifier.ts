@@ -40,6 +40,7 @@ export async function createCredentialVerifier(opts: CredentialVerifierOptions):
     logger,
   })
   await listener?.start()
+  verifier.start()
   return {
     verify: (headers) => verifier.verifyHeaders(headers),
     xrpcAuth: verifier.account,

@@ -22,15 +22,20 @@ const maxPending = 100_000
  */
 export class KeyUsageRecorder {
   private pending = new Map<string, Date>()
-  private readonly timer: NodeJS.Timeout
+  private timer: NodeJS.Timeout | undefined
   private flushing: Promise<void> | undefined
 
   constructor(
     private readonly db: Kysely<DatabaseSchema>,
     private readonly opts: KeyUsageOptions,
-  ) {
-    this.timer = setInterval(() => void this.flush(), opts.flushIntervalMs ?? 1_000)
-    this.timer.unref()
+  ) {}
+
+  /**
+   * Starts writing queued uses every flush period (servers and sibling verifiers; a CLI
+   * command verifies nothing and starts no timer). Until then they wait for `close()`.
+   */
+  start(): void {
+    this.timer ??= setInterval(() => void this.flush(), this.opts.flushIntervalMs ?? 1_000).unref()
   }
 
   /**
@@ -61,6 +66,7 @@ export class KeyUsageRecorder {
 
   async close(): Promise<void> {
     clearInterval(this.timer)
+    this.timer = undefined
     await this.flush()
   }
 

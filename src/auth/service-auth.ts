@@ -67,7 +67,7 @@ export class ServiceAuthVerifier {
   private readonly allClients: TokenBucket
   private readonly perClient: TokenBuckets
   private readonly now: () => number
-  private readonly sweeper: NodeJS.Timeout
+  private sweeper: NodeJS.Timeout | undefined
 
   constructor(private readonly opts: ServiceAuthOptions) {
     this.now = opts.now ?? Date.now
@@ -75,8 +75,11 @@ export class ServiceAuthVerifier {
     this.issuerKeys = new IssuerKeys({ plcUrl: opts.plcUrl, logger: opts.logger, now: elapsed, fetch: opts.fetch, ...opts.issuerCache })
     this.allClients = new TokenBucket(allClientsResolutions, elapsed)
     this.perClient = new TokenBuckets(perClientResolutions, maxTrackedClients, elapsed)
-    this.sweeper = setInterval(() => void this.forgetExpiredJtis(), 60_000)
-    this.sweeper.unref()
+  }
+
+  /** Starts sweeping expired jtis from the replay table every minute (servers only). */
+  start(): void {
+    this.sweeper ??= setInterval(() => void this.forgetExpiredJtis(), 60_000).unref()
   }
 
   /**
@@ -116,6 +119,7 @@ export class ServiceAuthVerifier {
 
   close(): void {
     clearInterval(this.sweeper)
+    this.sweeper = undefined
   }
 
   /** What the issuer-key cache holds (tests, operators). */

@@ -136,6 +136,12 @@ export class AuthVerifier {
     return { key: this.keyCache?.counters, session: this.sessionCache?.counters }
   }
 
+  /** Starts the background writes of `lastUsedAt` and the service-auth jti sweep. */
+  start(): void {
+    this.keyUsage.start()
+    this.serviceAuth?.start()
+  }
+
   /** Writes pending `lastUsedAt` updates (graceful shutdown). */
   async close(): Promise<void> {
     this.serviceAuth?.close()
