@@ -28,7 +28,7 @@ export type CommandRuntime = {
 }
 type Run = (runtime: CommandRuntime) => Promise<unknown>
 
-/** The work of a command that needs the database (all but `lexicons publish`). */
+/** The work of a one-shot command that needs the database (all but `lexicons publish`). */
 const withDatabase =
   (work: (ctx: AppContext, signal: AbortSignal) => Promise<unknown>): Run =>
   async (runtime) =>
@@ -64,15 +64,18 @@ export const commands: Record<string, Command> = {
     handlesSignals: true,
     // A server's start-up line and one line per request are its record.
     logLevel: 'info',
-    parse: () =>
-      withDatabase(async (ctx, signal) => {
-        const server = AccountServer.create(ctx)
+    // The server opens its own context, and starts it: no other command runs background work.
+    parse: () => async ({ cfg, logger, signal }) => {
+      const server = await AccountServer.create(cfg, logger)
+      try {
         if (!signal.aborted) await server.start()
         if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
-        ctx.logger.info('shutting down')
+        logger.info('shutting down')
+      } finally {
         await server.destroy()
-        return undefined
-      }),
+      }
+      return undefined
+    },
   },
   migrate: {
     usage: 'migrate',
