@@ -123,7 +123,7 @@ function buildApp(ctx: AppContext, opts: ServerOptions): express.Express {
 /** One log line per request: id, method, path, status, latency. Headers are never logged. */
 function requestLogger(ctx: AppContext): RequestHandler {
   return pinoHttp({
-    logger: ctx.logger,
+    logger: ctx.logger.child({ subsystem: 'http' }),
     genReqId: () => randomUUID(),
     serializers: {
       req: (req: { id: string; method: string; url: string }) => ({

@@ -24,11 +24,14 @@ export class KeyUsageRecorder {
   private pending = new Map<string, Date>()
   private timer: NodeJS.Timeout | undefined
   private flushing: Promise<void> | undefined
+  private readonly logger: Logger
 
   constructor(
     private readonly db: Kysely<DatabaseSchema>,
     private readonly opts: KeyUsageOptions,
-  ) {}
+  ) {
+    this.logger = opts.logger.child({ subsystem: 'key-usage' })
+  }
 
   /**
    * Starts writing queued uses every flush period (servers and sibling verifiers; a CLI
@@ -79,7 +82,7 @@ export class KeyUsageRecorder {
     } catch (err) {
       // Keep them for the next flush, unless newer uses of the same keys arrived meanwhile.
       for (const [id, usedAt] of batch) if (!this.pending.has(id)) this.pending.set(id, usedAt)
-      this.opts.logger.warn({ err: { message: (err as Error).message }, pending: this.pending.size }, 'could not write lastUsedAt')
+      this.logger.warn({ err: { message: (err as Error).message }, pending: this.pending.size }, 'could not write lastUsedAt')
     }
   }
 }
