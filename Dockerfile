@@ -34,5 +34,5 @@ EXPOSE 3000
 # Bound to 0.0.0.0 (HOST above). With no DATABASE_URL it serves the embedded database in
 # /data; mount a volume there, or set DATABASE_URL for Postgres. Set METRICS_TOKEN to scrape
 # /metrics from outside the container: without it only loopback clients may read it.
-ENTRYPOINT ["node", "dist/src/bin.js"]
+ENTRYPOINT ["node", "dist/src/cli/bin.js"]
 CMD ["serve"]

@@ -8,7 +8,7 @@ import path from 'node:path'
 import pg from 'pg'
 
 export const root = path.resolve(import.meta.dirname, '..')
-const bin = path.join(root, 'dist/src/bin.js')
+const bin = path.join(root, 'dist/src/cli/bin.js')
 
 export type ServerProcess = { url: string; port: number; process: ChildProcess }
 

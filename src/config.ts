@@ -2,7 +2,6 @@ import { isIP } from 'node:net'
 import path from 'node:path'
 import { isValidDid } from '@atproto/syntax'
 import { z } from 'zod'
-import type { LimitsConfig } from './limits/limits.js'
 
 /**
  * The service's whole configuration, read from the environment once at start-up.
@@ -17,7 +16,7 @@ export type Config = {
   dataDir: string
   /** How often, at most, a key's `lastUsedAt` is rewritten after its first use. */
   lastUsedIntervalSeconds: number
-  /** LOG_LEVEL; unset: the command's own default (src/commands.ts). */
+  /** LOG_LEVEL; unset: the command's own default (src/cli/commands.ts). */
   logLevel: LogLevel | undefined
   version: string
   keyCache: KeyCacheConfig
@@ -36,7 +35,7 @@ export type Config = {
   metricsToken: string | undefined
 }
 
-/** How this service is known to the atproto network (see src/identity.ts). */
+/** How this service is known to the atproto network (see src/identity/service-identity.ts). */
 export type IdentityConfig = {
   /** PUBLIC_URL; unset: derived from HOST and the real port once listening. */
   publicUrl: string | undefined
@@ -44,6 +43,14 @@ export type IdentityConfig = {
   serviceDid: string | undefined
   plcUrl: string
   lexiconAuthorityDid: string | undefined
+}
+
+/** The abuse limits of this instance (see src/limits/limits.ts). */
+export type LimitsConfig = {
+  /** Failed authentications per client address per minute before 429s; 0: no limit. */
+  authFailuresPerMinute: number
+  /** createApiKey calls per account per minute; 0: no limit. */
+  createKeyPerMinute: number
 }
 
 /** The in-process cache of verified credentials (see src/auth/credential-cache.ts). */

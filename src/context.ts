@@ -9,7 +9,7 @@ import { describeDatabase, type Config } from './config.js'
 import { openDatabase, type Database } from './db/database.js'
 import type { InvalidationListener } from './db/invalidation-listener.js'
 import type { CredentialKind, DatabaseSchema } from './db/schema.js'
-import { ServiceIdentity } from './identity.js'
+import { ServiceIdentity } from './identity/service-identity.js'
 import { AbuseLimits } from './limits/limits.js'
 import type { Logger } from './logger.js'
 import { ServiceMetrics } from './metrics/service-metrics.js'
@@ -105,10 +105,12 @@ export class AppContext {
 
   /**
    * A server's background work: hearing other instances' revocations (until then nothing
-   * is cached on Postgres), writing aggregated auth failures, sweeping the audit trail.
+   * is cached on Postgres), writing `lastUsedAt` and aggregated auth failures, sweeping
+   * replayed jtis and the audit trail. A CLI command never starts it.
    */
   async startBackgroundWork(): Promise<void> {
     await this.invalidationListener?.start()
+    this.authVerifier.start()
     this.audit.start()
   }
 

@@ -4,22 +4,27 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import { pinoHttp } from 'pino-http'
 import { randomUUID } from 'node:crypto'
 import { registerMethods } from './api/index.js'
-import { describeDatabase } from './config.js'
-import type { AppContext } from './context.js'
-import { parseXrpcError } from './errors.js'
-import { healthRoute } from './health.js'
-import { didDocumentRoute } from './identity.js'
+import { describeDatabase, type Config } from './config.js'
+import { AppContext, type AppContextOptions } from './context.js'
+import { didDocumentRoute } from './http/did-document.js'
+import { parseXrpcError } from './http/errors.js'
+import { healthRoute } from './http/health.js'
+import { securityHeaders } from './http/security-headers.js'
 import { metricsRoute } from './metrics/metrics-route.js'
 import { requestMetrics } from './metrics/request-metrics.js'
-import { securityHeaders } from './security-headers.js'
 import { createServer as createXrpcServer } from './lexicon/index.js'
+import type { Logger } from './logger.js'
 
-export type ServerOptions = {
+export type ServerOptions = AppContextOptions & {
   /** Check every response against the lexicon (a drift becomes a 500). On in tests. */
   validateResponse?: boolean
 }
 
-/** The HTTP face of the service: Express, the XRPC methods, health, and lifecycle. */
+/**
+ * The service: its context and its HTTP face (Express, the XRPC methods, health). `create`
+ * opens the database and builds everything, `start` starts the background work and
+ * listens, `destroy` stops both; `cocore-account serve` is these three calls.
+ */
 export class AccountServer {
   private httpServer: http.Server | undefined
 
@@ -28,37 +33,16 @@ export class AccountServer {
     readonly app: express.Express,
   ) {}
 
-  static create(ctx: AppContext, opts: ServerOptions = {}): AccountServer {
-    const xrpc = createXrpcServer({
-      validateResponse: opts.validateResponse ?? true,
-      payload: { jsonLimit: 16 * 1024 },
-      errorParser: parseXrpcError,
-    })
-    registerMethods(xrpc, ctx)
-    // xrpc-server's router is an Express app of its own, with its own default headers.
-    xrpc.xrpc.router.disable('x-powered-by')
-    // An ETag of createApiKey's response would be a digest of a body holding the secret.
-    xrpc.xrpc.router.set('etag', false)
-
-    const app = express()
-    app.disable('x-powered-by')
-    app.set('etag', false)
-    // The client address of the abuse limits (req.ip): which proxies may name it.
-    app.set('trust proxy', ctx.cfg.trustProxy)
-    xrpc.xrpc.router.set('trust proxy', ctx.cfg.trustProxy)
-    app.use(requestMetrics(ctx.metrics))
-    app.use(requestLogger(ctx))
-    app.use(securityHeaders(ctx.identity))
-    app.get('/metrics', metricsRoute(ctx.metrics, { token: ctx.cfg.metricsToken, host: ctx.cfg.host }))
-    app.get('/xrpc/_health', healthRoute(ctx))
-    app.get('/.well-known/did.json', didDocumentRoute(ctx.identity))
-    app.use(xrpc.xrpc.router)
-    app.use(notFound)
-    app.use(lastResortErrorHandler)
-    return new AccountServer(ctx, app)
+  /** Opens (and migrates) the configured database and builds the app; starts nothing. */
+  static async create(cfg: Config, logger: Logger, opts: ServerOptions = {}): Promise<AccountServer> {
+    const ctx = await AppContext.create(cfg, logger, { now: opts.now })
+    return new AccountServer(ctx, buildApp(ctx, opts))
   }
 
-  /** Listens on the configured host and port (port 0 picks a free one) and logs where. */
+  /**
+   * Starts the background work (see AppContext.startBackgroundWork), then listens on the
+   * configured host and port (port 0 picks a free one) and logs where.
+   */
   async start(): Promise<AddressInfo> {
     const { host, port } = this.ctx.cfg
     await this.ctx.startBackgroundWork()
@@ -105,10 +89,41 @@ export class AccountServer {
   }
 }
 
+/** Express with every route: metrics, the request log and security headers first, the JSON 404 last. */
+function buildApp(ctx: AppContext, opts: ServerOptions): express.Express {
+  const xrpc = createXrpcServer({
+    validateResponse: opts.validateResponse ?? true,
+    payload: { jsonLimit: 16 * 1024 },
+    errorParser: parseXrpcError,
+  })
+  registerMethods(xrpc, ctx)
+  // xrpc-server's router is an Express app of its own, with its own default headers.
+  xrpc.xrpc.router.disable('x-powered-by')
+  // An ETag of createApiKey's response would be a digest of a body holding the secret.
+  xrpc.xrpc.router.set('etag', false)
+
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('etag', false)
+  // The client address of the abuse limits (req.ip): which proxies may name it.
+  app.set('trust proxy', ctx.cfg.trustProxy)
+  xrpc.xrpc.router.set('trust proxy', ctx.cfg.trustProxy)
+  app.use(requestMetrics(ctx.metrics))
+  app.use(requestLogger(ctx))
+  app.use(securityHeaders(ctx.identity))
+  app.get('/metrics', metricsRoute(ctx.metrics, { token: ctx.cfg.metricsToken, host: ctx.cfg.host }))
+  app.get('/xrpc/_health', healthRoute(ctx))
+  app.get('/.well-known/did.json', didDocumentRoute(ctx.identity))
+  app.use(xrpc.xrpc.router)
+  app.use(notFound)
+  app.use(lastResortErrorHandler)
+  return app
+}
+
 /** One log line per request: id, method, path, status, latency. Headers are never logged. */
 function requestLogger(ctx: AppContext): RequestHandler {
   return pinoHttp({
-    logger: ctx.logger,
+    logger: ctx.logger.child({ subsystem: 'http' }),
     genReqId: () => randomUUID(),
     serializers: {
       req: (req: { id: string; method: string; url: string }) => ({

@@ -277,6 +277,15 @@ describe('AUDIT_RETENTION_DAYS', () => {
     expect(await auditRows({ did })).toEqual([])
   })
 
+  it('logs what it swept as the audit subsystem', async () => {
+    const did = server.newDid()
+    await insertAuditEvents(server.ctx.db, [oldEvent(did, 400)])
+    const lines: string[] = []
+    const trail = new AuditTrail(server.ctx.db, createLogger('info', { write: (line: string) => void lines.push(line) }), { retentionDays: 30 })
+    const removed = await trail.sweep(new Date())
+    expect(lines.map((line) => JSON.parse(line))).toEqual([expect.objectContaining({ subsystem: 'audit', removed })])
+  })
+
   it('keeps everything when set to 0', async () => {
     const did = server.newDid()
     await insertAuditEvents(server.ctx.db, [oldEvent(did, 4000)])

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { addressGroup, clientLimitKey, normalizeAddress } from '../src/client-address.js'
+import { addressGroup, clientLimitKey, normalizeAddress } from '../src/net/client-address.js'
 
 describe('normalizeAddress (the client address the audit trail records)', () => {
   it.each([

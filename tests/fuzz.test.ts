@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cliActor } from '../src/auth/actor.js'
-import { declaredErrorNames } from '../src/errors.js'
+import { declaredErrorNames } from '../src/http/errors.js'
 import { startFakePlc } from './_util/fake-plc.js'
 import {
   authorizations,

@@ -123,6 +123,7 @@ describe('the DID documents it reads', () => {
     expect(await outcome(verifier.verify(await tokenOf(host.did, host.keypair), lxm, client))).toBe('401 BadJwtIss')
     expect(lines).toHaveLength(1)
     expect(lines[0]!.length).toBeLessThan(1_000)
+    expect(JSON.parse(lines[0]!)).toMatchObject({ subsystem: 'service-auth', iss: host.did })
   })
 
   it('keeps only the signing keys of the issuers it saw, within its bounds: twice as many issuers as it holds, 30 KB documents', async () => {

@@ -45,6 +45,7 @@ describe('the sweep of remembered service-auth jtis', () => {
       logger: createLogger('silent'),
       now: () => Date.now() + skewMinutes * minute,
     })
+    verifier.start()
     try {
       vi.advanceTimersByTime(minute) // the sweep is due
       vi.useRealTimers()

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Actor, RequestOrigin } from '../auth/actor.js'
-import { addressGroup } from '../client-address.js'
+import { addressGroup } from '../net/client-address.js'
 import { deleteAuditEventsBefore, insertAuditEvents } from '../db/audit-events.js'
 import type { AuditCredentialKind, DatabaseSchema, NewAuditEvent } from '../db/schema.js'
 import type { Logger } from '../logger.js'
@@ -61,12 +61,15 @@ export class AuditTrail {
   private flushing: Promise<void> = Promise.resolve()
   private earlyFlushScheduled = false
   private sweeping: Promise<number> | undefined
+  private readonly logger: Logger
 
   constructor(
     private readonly db: Kysely<DatabaseSchema>,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly opts: AuditTrailOptions,
-  ) {}
+  ) {
+    this.logger = logger.child({ subsystem: 'audit' })
+  }
 
   /** Starts the periodic flush and sweep (servers only; the CLI writes key events alone). */
   start(): void {
@@ -121,10 +124,10 @@ export class AuditTrail {
     const cutoff = new Date(now.getTime() - this.opts.retentionDays * 86_400_000)
     try {
       const removed = await deleteAuditEventsBefore(this.db, cutoff)
-      if (removed > 0) this.logger.info({ removed, cutoff }, 'audit trail: removed rows past retention')
+      if (removed > 0) this.logger.info({ removed, cutoff }, 'removed audit rows past retention')
       return removed
     } catch (err) {
-      this.logger.warn({ err: { message: (err as Error).message } }, 'audit trail: retention sweep failed; will retry')
+      this.logger.warn({ err: { message: (err as Error).message } }, 'retention sweep failed; will retry')
       return 0
     }
   }
@@ -152,7 +155,7 @@ export class AuditTrail {
     try {
       await insertAuditEvents(this.db, [...pending.values()].map(toFailureEvent))
     } catch (err) {
-      this.logger.warn({ err: { message: (err as Error).message } }, 'audit trail: could not write failed authentications; will retry')
+      this.logger.warn({ err: { message: (err as Error).message } }, 'could not write failed authentications; will retry')
       this.restore(pending)
     }
   }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import { normalizeAddress } from '../client-address.js'
+import { normalizeAddress } from '../net/client-address.js'
 import type { ActorKind } from '../db/schema.js'
 import type { Credentials } from './verifier.js'
 

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import { isCredentialLive } from '../db/live-credential.js'
 import type { DatabaseSchema } from '../db/schema.js'
-import { authRequired } from '../errors.js'
+import { authRequired } from '../http/errors.js'
 import type { Actor } from './actor.js'
 
 /** Where a key or session stands at a moment: only a live one authenticates. */

@@ -2,8 +2,8 @@ import { fetchMaxSizeProcessor, safeFetchWrap } from '@atproto-labs/fetch-node'
 import { DidResolver, type Fetch } from '@atproto/identity'
 import { AuthRequiredError } from '@atproto/xrpc-server'
 import { LRUCache } from 'lru-cache'
-import { isLoopbackHost } from '../identity.js'
 import type { Logger } from '../logger.js'
+import { isLoopbackHost } from '../net/loopback.js'
 
 /**
  * The largest DID document we read. An account's document is well under 1 KB (a few keys
@@ -27,6 +27,7 @@ const forcedRefreshIntervalMs = 60_000
 
 export type IssuerKeysOptions = {
   plcUrl: string
+  /** Service auth's logger (its subsystem's child). */
   logger: Logger
   now: () => number
   /** Issuers whose keys are kept (default 100,000). */
@@ -104,7 +105,7 @@ export class IssuerKeys {
       if (!current) this.issuers.delete(iss)
       this.opts.logger.info(
         { iss, err: { message: (err as Error).message.slice(0, maxLoggedLength) } },
-        'service auth: issuer did not resolve',
+        'issuer did not resolve',
       )
       throw new AuthRequiredError('could not resolve the jwt issuer', 'BadJwtIss')
     }

@@ -22,15 +22,23 @@ const maxPending = 100_000
  */
 export class KeyUsageRecorder {
   private pending = new Map<string, Date>()
-  private readonly timer: NodeJS.Timeout
+  private timer: NodeJS.Timeout | undefined
   private flushing: Promise<void> | undefined
+  private readonly logger: Logger
 
   constructor(
     private readonly db: Kysely<DatabaseSchema>,
     private readonly opts: KeyUsageOptions,
   ) {
-    this.timer = setInterval(() => void this.flush(), opts.flushIntervalMs ?? 1_000)
-    this.timer.unref()
+    this.logger = opts.logger.child({ subsystem: 'key-usage' })
+  }
+
+  /**
+   * Starts writing queued uses every flush period (servers and sibling verifiers; a CLI
+   * command verifies nothing and starts no timer). Until then they wait for `close()`.
+   */
+  start(): void {
+    this.timer ??= setInterval(() => void this.flush(), this.opts.flushIntervalMs ?? 1_000).unref()
   }
 
   /**
@@ -61,6 +69,7 @@ export class KeyUsageRecorder {
 
   async close(): Promise<void> {
     clearInterval(this.timer)
+    this.timer = undefined
     await this.flush()
   }
 
@@ -73,7 +82,7 @@ export class KeyUsageRecorder {
     } catch (err) {
       // Keep them for the next flush, unless newer uses of the same keys arrived meanwhile.
       for (const [id, usedAt] of batch) if (!this.pending.has(id)) this.pending.set(id, usedAt)
-      this.opts.logger.warn({ err: { message: (err as Error).message }, pending: this.pending.size }, 'could not write lastUsedAt')
+      this.logger.warn({ err: { message: (err as Error).message }, pending: this.pending.size }, 'could not write lastUsedAt')
     }
   }
 }

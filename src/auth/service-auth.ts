@@ -67,16 +67,21 @@ export class ServiceAuthVerifier {
   private readonly allClients: TokenBucket
   private readonly perClient: TokenBuckets
   private readonly now: () => number
-  private readonly sweeper: NodeJS.Timeout
+  private readonly logger: Logger
+  private sweeper: NodeJS.Timeout | undefined
 
   constructor(private readonly opts: ServiceAuthOptions) {
     this.now = opts.now ?? Date.now
+    this.logger = opts.logger.child({ subsystem: 'service-auth' })
     const elapsed = opts.now ?? (() => performance.now())
-    this.issuerKeys = new IssuerKeys({ plcUrl: opts.plcUrl, logger: opts.logger, now: elapsed, fetch: opts.fetch, ...opts.issuerCache })
+    this.issuerKeys = new IssuerKeys({ plcUrl: opts.plcUrl, logger: this.logger, now: elapsed, fetch: opts.fetch, ...opts.issuerCache })
     this.allClients = new TokenBucket(allClientsResolutions, elapsed)
     this.perClient = new TokenBuckets(perClientResolutions, maxTrackedClients, elapsed)
-    this.sweeper = setInterval(() => void this.forgetExpiredJtis(), 60_000)
-    this.sweeper.unref()
+  }
+
+  /** Starts sweeping expired jtis from the replay table every minute (servers only). */
+  start(): void {
+    this.sweeper ??= setInterval(() => void this.forgetExpiredJtis(), 60_000).unref()
   }
 
   /**
@@ -116,6 +121,7 @@ export class ServiceAuthVerifier {
 
   close(): void {
     clearInterval(this.sweeper)
+    this.sweeper = undefined
   }
 
   /** What the issuer-key cache holds (tests, operators). */
@@ -140,7 +146,7 @@ export class ServiceAuthVerifier {
     try {
       await deleteExpiredJtis(this.opts.db)
     } catch (err) {
-      this.opts.logger.warn({ err: { message: (err as Error).message } }, 'could not delete expired service-auth jtis')
+      this.logger.warn({ err: { message: (err as Error).message } }, 'could not delete expired jtis')
     }
   }
 }

@@ -1,12 +1,12 @@
 import { parseReqNsid, type MethodAuthContext } from '@atproto/xrpc-server'
 import { parseCookie } from 'cookie'
 import type { Kysely } from 'kysely'
-import { clientLimitKey } from '../client-address.js'
+import { clientLimitKey } from '../net/client-address.js'
 import type { KeyCacheConfig } from '../config.js'
 import { findKeyByHash } from '../db/api-keys.js'
 import type { AuditCredentialKind, CredentialKind, DatabaseSchema, StoredCredentialKind } from '../db/schema.js'
 import { findSessionByHash } from '../db/sessions.js'
-import { authRequired } from '../errors.js'
+import { authRequired } from '../http/errors.js'
 import type { Logger } from '../logger.js'
 import { CredentialCache, type CacheCounters } from './credential-cache.js'
 import { credentialState } from './credential-state.js'
@@ -131,6 +131,12 @@ export class AuthVerifier {
   /** The caches' counters (undefined with KEY_CACHE=off), for the metrics. */
   get cacheCounters(): { key: CacheCounters | undefined; session: CacheCounters | undefined } {
     return { key: this.keyCache?.counters, session: this.sessionCache?.counters }
+  }
+
+  /** Starts the background writes of `lastUsedAt` and the service-auth jti sweep. */
+  start(): void {
+    this.keyUsage.start()
+    this.serviceAuth?.start()
   }
 
   /** Writes pending `lastUsedAt` updates (graceful shutdown). */

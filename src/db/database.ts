@@ -41,10 +41,11 @@ export type DatabaseOptions = {
  * same migrations, so the embedded default is the real schema.
  */
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
-  const database = opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.logger) : await openEmbedded(opts.dataDir)
+  const logger = opts.logger.child({ subsystem: 'db' })
+  const database = opts.databaseUrl ? openPostgres(opts.databaseUrl, logger) : await openEmbedded(opts.dataDir)
   if (opts.migrate === false) return database
   try {
-    await migrateToLatest(database.db, opts.logger)
+    await migrateToLatest(database.db, logger)
   } catch (err) {
     await database.close()
     throw err

@@ -39,6 +39,7 @@ export class InvalidationListener {
   private stopped = false
   private listening = false
   private readonly liveness: HeartbeatLiveness
+  private readonly logger: Logger
   private heartbeatTimer: NodeJS.Timeout | undefined
   private reconnectTimer: NodeJS.Timeout | undefined
   private reconnectDelayMs = 100
@@ -50,6 +51,7 @@ export class InvalidationListener {
     private readonly handlers: InvalidationHandlers,
   ) {
     this.liveness = new HeartbeatLiveness(opts.heartbeatMs, opts.monotonicNow)
+    this.logger = opts.logger.child({ subsystem: 'invalidation' })
   }
 
   /** Connects; resolves once listening, or after the first failure (it keeps retrying). */
@@ -95,7 +97,7 @@ export class InvalidationListener {
       this.liveness.listening()
       this.reconnectDelayMs = 100
       this.handlers.restored()
-      this.opts.logger.info({ backendPid: this.backendPid }, 'listening for credential invalidations')
+      this.logger.info({ backendPid: this.backendPid }, 'listening for credential invalidations')
       clearInterval(this.heartbeatTimer)
       this.heartbeatTimer = setInterval(() => this.beat(client), this.opts.heartbeatMs / 2)
       this.heartbeatTimer.unref()
@@ -133,7 +135,7 @@ export class InvalidationListener {
     this.handlers.lost()
     client.end().catch(() => undefined)
     if (this.stopped) return
-    if (wasListening) this.opts.logger.warn({ reason }, 'credential invalidation feed lost; cache suspended')
+    if (wasListening) this.logger.warn({ reason }, 'credential invalidation feed lost; cache suspended')
     this.reconnectTimer = setTimeout(() => void this.connect(), this.reconnectDelayMs)
     this.reconnectTimer.unref()
     this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, 5_000)

@@ -1,14 +1,8 @@
 import { AuthRequiredError, type MethodAuthContext } from '@atproto/xrpc-server'
 import type { AccountAuthFn } from '../auth/verifier.js'
-import { clientLimitKey } from '../client-address.js'
+import { clientLimitKey } from '../net/client-address.js'
+import type { LimitsConfig } from '../config.js'
 import { RateLimitedError, setRateLimitHeaders, WindowLimiter, type LimitStatus } from './window-limiter.js'
-
-export type LimitsConfig = {
-  /** Failed authentications per client address per minute before 429s; 0: no limit. */
-  authFailuresPerMinute: number
-  /** createApiKey calls per account per minute; 0: no limit. */
-  createKeyPerMinute: number
-}
 
 /**
  * The abuse limits of this instance (in memory). xrpc-server's own limiter runs after

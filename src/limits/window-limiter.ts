@@ -1,7 +1,7 @@
 import { ResponseType, XRPCError } from '@atproto/xrpc-server'
 import type { Response } from 'express'
 import { LRUCache } from 'lru-cache'
-import { withoutStack } from '../errors.js'
+import { withoutStack } from '../http/errors.js'
 
 /** What a limiter says about one key after counting an event. */
 export type LimitStatus = {

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { RequestHandler } from 'express'
 import { readBearerToken } from '../auth/credentials.js'
-import { isLoopbackAddress, isLoopbackHost } from '../identity.js'
+import { isLoopbackAddress, isLoopbackHost } from '../net/loopback.js'
 import type { ServiceMetrics } from './service-metrics.js'
 
 const digest = (value: string) => createHash('sha256').update(value).digest()

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** The built command (`npm test` builds first), run on the Node that runs the tests (22). */
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/bin.js')
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/cli/bin.js')
 
 export type CliResult = { status: number | null; stdout: string; stderr: string }
 

@@ -4,7 +4,6 @@ import path from 'node:path'
 import { Writable } from 'node:stream'
 import { XrpcClient } from '@atproto/xrpc'
 import { readConfig, type ConfigEnv } from '../../src/config.js'
-import { AppContext } from '../../src/context.js'
 import { schemas } from '../../src/lexicon/lexicons.js'
 import type { OutputSchema as CreatedApiKey } from '../../src/lexicon/types/dev/cocore/account/createApiKey.js'
 import { createLogger } from '../../src/logger.js'
@@ -22,7 +21,7 @@ export const onPostgres = databaseUrl !== undefined
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>
 
 /**
- * Starts the real server (the production `readConfig`, `AppContext` and `AccountServer`) on
+ * Starts the real server (the production `readConfig` and `AccountServer`) on
  * a free port, on its own embedded database or on the file's Postgres database. `env`
  * overrides the environment, as an operator would set it (e.g. `{ DATABASE_URL }` through
  * a breakable proxy); HOST may be 0.0.0.0 or ::, the server is still reached at 127.0.0.1.
@@ -40,8 +39,8 @@ export async function startTestServer(env: ConfigEnv = {}) {
     },
   })
   const clock = new TestClock()
-  const ctx = await AppContext.create(cfg, createLogger(cfg.logLevel ?? 'info', logSink), { now: clock.now })
-  const server = AccountServer.create(ctx, { validateResponse: true })
+  const server = await AccountServer.create(cfg, createLogger(cfg.logLevel ?? 'info', logSink), { now: clock.now, validateResponse: true })
+  const ctx = server.ctx
   const address = await server.start()
   const url = `http://127.0.0.1:${address.port}`
 

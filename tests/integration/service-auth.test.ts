@@ -10,7 +10,7 @@ import { TestNetworkNoAppView } from '@atproto/dev-env'
 import { createServiceJwt } from '@atproto/xrpc-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // The service as built by the root package (npm ci / npm test build it).
-import { AccountServer, AppContext, createLogger, readConfig } from '../../dist/src/index.js'
+import { AccountServer, createLogger, readConfig } from '../../dist/src/index.js'
 
 const root = path.resolve(import.meta.dirname, '../..')
 let network: TestNetworkNoAppView
@@ -26,11 +26,10 @@ beforeAll(async () => {
   network = await TestNetworkNoAppView.create({})
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocore-e2e-'))
   const cfg = readConfig({ PORT: '0', DATA_DIR: dataDir, PLC_URL: network.plc.url, LOG_LEVEL: 'warn' }, 'e2e')
-  const ctx = await AppContext.create(cfg, createLogger('warn'))
-  service = AccountServer.create(ctx)
+  service = await AccountServer.create(cfg, createLogger('warn'))
   const address = await service.start()
   serviceUrl = `http://localhost:${address.port}`
-  serviceDid = ctx.identity.did
+  serviceDid = service.ctx.identity.did
   agent = network.pds.getAgent()
   aliceDid = (await agent.createAccount(alice)).data.did
 })
@@ -123,7 +122,7 @@ describe('service-auth tokens that must be refused', () => {
 describe('lexicons publish against the PDS', () => {
   const publish = () =>
     new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [path.join(root, 'dist/src/bin.js'), 'lexicons', 'publish', '--pds', network.pds.url, '--identifier', alice.handle], {
+      const child = spawn(process.execPath, [path.join(root, 'dist/src/cli/bin.js'), 'lexicons', 'publish', '--pds', network.pds.url, '--identifier', alice.handle], {
         env: { PATH: process.env.PATH, ATPROTO_APP_PASSWORD: alice.password, LEXICON_AUTHORITY_DID: aliceDid, LOG_LEVEL: 'warn' },
       })
       let stdout = ''
@@ -145,7 +144,7 @@ describe('lexicons publish against the PDS', () => {
 
     // resolveLexicon on a service that names Alice as the lexicon authority
     const cfg = readConfig({ PORT: '0', DATA_DIR: `${dataDir}-lex`, PLC_URL: network.plc.url, LEXICON_AUTHORITY_DID: aliceDid, LOG_LEVEL: 'warn' }, 'e2e')
-    const lexService = AccountServer.create(await AppContext.create(cfg, createLogger('warn')))
+    const lexService = await AccountServer.create(cfg, createLogger('warn'))
     const { port } = await lexService.start()
     try {
       for (const { nsid } of written) {

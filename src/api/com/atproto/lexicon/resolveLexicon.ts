@@ -1,7 +1,7 @@
 import { InvalidRequestError } from '@atproto/xrpc-server'
 import type { AppContext } from '../../../../context.js'
 import type { Server } from '../../../../lexicon/index.js'
-import { lexiconRecordCid, lexiconRecordUri, ownLexiconRecords } from '../../../../lexicon-records.js'
+import { lexiconRecordCid, lexiconRecordUri, ownLexiconRecords } from '../../../../lexicon-publishing/records.js'
 
 /**
  * Resolves our own NSIDs directly: the record `lexicons publish` writes to the authority's

@@ -2,8 +2,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { LexiconDoc } from '@atproto/lexicon'
 import { cidForLex } from '@atproto/lex-cbor'
-import { lexicons } from './lexicon/lexicons.js'
-import { packageRoot } from './package-root.js'
+import { lexicons } from '../lexicon/lexicons.js'
+import { packageRoot } from '../package-root.js'
 
 /**
  * Our own lexicons (the `dev.cocore.*` files in lexicons/, not the copies of atproto's) as

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express'
-import type { AppContext } from './context.js'
+import type { AppContext } from '../context.js'
 
 const pingTimeoutMs = 2_000
 
@@ -8,13 +8,14 @@ const pingTimeoutMs = 2_000
  * database answers within 2 s, 503 ServiceUnavailable otherwise.
  */
 export function healthRoute(ctx: AppContext): RequestHandler {
+  const logger = ctx.logger.child({ subsystem: 'health' })
   return async (_req, res) => {
     res.setHeader('Cache-Control', 'no-store')
     try {
       await withTimeout(ctx.database.ping(), pingTimeoutMs)
       res.status(200).json({ version: ctx.cfg.version })
     } catch (err) {
-      ctx.logger.warn({ err: { message: (err as Error).message } }, 'health check: database unreachable')
+      logger.warn({ err: { message: (err as Error).message } }, 'database unreachable')
       res.status(503).json({ error: 'ServiceUnavailable', message: 'The database is not reachable' })
     }
   }

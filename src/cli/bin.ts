@@ -10,5 +10,5 @@ if (major < 22 || (major === 22 && minor < 15)) {
   )
   process.exit(1)
 }
-const { main } = await import('./cli.js')
+const { main } = await import('./main.js')
 process.exitCode = await main(process.argv.slice(2), process.env)

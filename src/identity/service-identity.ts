@@ -1,22 +1,9 @@
-import { isIPv4 } from 'node:net'
-import type { RequestHandler } from 'express'
-import type { IdentityConfig } from './config.js'
+import type { IdentityConfig } from '../config.js'
+import { isLoopbackHost } from '../net/loopback.js'
 
 /** The service entry PDSes proxy to: `atproto-proxy: <SERVICE_DID>#cocore_console`. */
 export const serviceFragment = 'cocore_console'
 const serviceType = 'CocoreConsole'
-const loopbackHosts = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
-
-/** Whether a host name (as in a URL or HOST) is this machine's loopback. */
-export const isLoopbackHost = (host: string): boolean => loopbackHosts.has(host)
-
-/** 127.0.0.0/8 or ::1, also as an IPv4-mapped address (`::ffff:127.0.0.1`) on a dual-stack socket. */
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (address === undefined) return false
-  const ipv4 = address.toLowerCase().startsWith('::ffff:') ? address.slice('::ffff:'.length) : address
-  if (isIPv4(ipv4)) return ipv4.startsWith('127.')
-  return address === '::1'
-}
 
 /**
  * How this service is known to the atproto network: its public URL and its DID. Unset,
@@ -67,16 +54,4 @@ function derivePublicUrl(host: string, port: number): string {
 
 function didWebOf(publicUrl: string): string {
   return `did:web:${encodeURIComponent(new URL(publicUrl).host)}`
-}
-
-/** `GET /.well-known/did.json`: our did:web document, or 404 when the DID is not ours to serve. */
-export function didDocumentRoute(identity: ServiceIdentity): RequestHandler {
-  return (_req, res) => {
-    const document = identity.didDocument()
-    if (!document) {
-      res.status(404).json({ error: 'NotFound', message: 'SERVICE_DID is not a did:web of this host' })
-      return
-    }
-    res.json(document)
-  }
 }

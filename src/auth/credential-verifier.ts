@@ -1,9 +1,9 @@
 import type { MethodAuthContext } from '@atproto/xrpc-server'
-import { buildAuthVerifier } from './auth/build-verifier.js'
-import type { AccountAuth, Credentials } from './auth/verifier.js'
-import { defaultKeyCacheConfig, type KeyCacheConfig } from './config.js'
-import { openDatabase } from './db/database.js'
-import { createLogger, type Logger } from './logger.js'
+import { defaultKeyCacheConfig, type KeyCacheConfig } from '../config.js'
+import { openDatabase } from '../db/database.js'
+import { createLogger, type Logger } from '../logger.js'
+import { buildAuthVerifier } from './build-verifier.js'
+import type { AccountAuth, Credentials } from './verifier.js'
 
 export type CredentialVerifierOptions = {
   /** The Postgres database the account service uses. */
@@ -40,6 +40,7 @@ export async function createCredentialVerifier(opts: CredentialVerifierOptions):
     logger,
   })
   await listener?.start()
+  verifier.start()
   return {
     verify: (headers) => verifier.verifyHeaders(headers),
     xrpcAuth: verifier.account,

@@ -1,5 +1,5 @@
 import { isValidDid } from '@atproto/syntax'
-import { isLoopbackAddress, isLoopbackHost } from './identity.js'
+import { isLoopbackAddress, isLoopbackHost } from '../net/loopback.js'
 import {
   lexiconCollection,
   lexiconDnsRecords,
@@ -7,7 +7,7 @@ import {
   lexiconRecordUri,
   ownLexiconRecords,
   type LexiconRecord,
-} from './lexicon-records.js'
+} from './records.js'
 
 /** A failure the operator can act on (bad password, wrong account, PDS refusing). */
 export class PublishError extends Error {}

@@ -1,13 +1,13 @@
 import { isValidDid } from '@atproto/syntax'
 import readline from 'node:readline'
 import type { ParseArgsConfig } from 'node:util'
-import { cliActor } from './auth/actor.js'
-import type { Config, LogLevel } from './config.js'
-import type { AppContext } from './context.js'
-import type { Logger } from './logger.js'
-import { pdsUrlProblem, publishLexicons } from './lexicon-publish.js'
-import { AccountServer } from './server.js'
-import { checkKeyInput, KeyInputError, type KeyInputField } from './services/key-input.js'
+import { cliActor } from '../auth/actor.js'
+import type { Config, LogLevel } from '../config.js'
+import type { AppContext } from '../context.js'
+import type { Logger } from '../logger.js'
+import { pdsUrlProblem, publishLexicons } from '../lexicon-publishing/publish.js'
+import { AccountServer } from '../server.js'
+import { checkKeyInput, KeyInputError, type KeyInputField } from '../services/key-input.js'
 
 /** Bad command-line input: the CLI prints the message and exits with status 2. */
 export class UsageError extends Error {}
@@ -25,7 +25,7 @@ export type CommandRuntime = {
 }
 type Run = (runtime: CommandRuntime) => Promise<unknown>
 
-/** The work of a command that needs the database (all but `lexicons publish`). */
+/** The work of a one-shot command that needs the database (all but `lexicons publish`). */
 const withDatabase =
   (work: (ctx: AppContext, signal: AbortSignal) => Promise<unknown>): Run =>
   async (runtime) =>
@@ -61,15 +61,18 @@ export const commands: Record<string, Command> = {
     handlesSignals: true,
     // A server's start-up line and one line per request are its record.
     logLevel: 'info',
-    parse: () =>
-      withDatabase(async (ctx, signal) => {
-        const server = AccountServer.create(ctx)
+    // The server opens its own context, and starts it: no other command runs background work.
+    parse: () => async ({ cfg, logger, signal }) => {
+      const server = await AccountServer.create(cfg, logger)
+      try {
         if (!signal.aborted) await server.start()
         if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
-        ctx.logger.info('shutting down')
+        logger.info('shutting down')
+      } finally {
         await server.destroy()
-        return undefined
-      }),
+      }
+      return undefined
+    },
   },
   migrate: {
     usage: 'migrate',

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express'
-import type { ServiceIdentity } from './identity.js'
+import type { ServiceIdentity } from '../identity/service-identity.js'
 
 /**
  * Headers for an API that serves JSON only: nothing may be sniffed into HTML, framed,

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util'
 import { commands, UsageError } from './commands.js'
-import { ConfigError, readConfig, type Config } from './config.js'
-import { AppContext } from './context.js'
-import { createLogger } from './logger.js'
-import { readPackageVersion } from './package-root.js'
+import { ConfigError, readConfig, type Config } from '../config.js'
+import { AppContext } from '../context.js'
+import { createLogger } from '../logger.js'
+import { readPackageVersion } from '../package-root.js'
 
 const exitOk = 0
 /** A run-time failure: database unreachable, data folder locked, port taken. */

@@ -1,7 +1,7 @@
 import { AuthRequiredError, InvalidRequestError, ResponseType, XRPCError } from '@atproto/xrpc-server'
 import type { LexiconDoc } from '@atproto/lexicon'
-import { databaseUnavailableError, isDatabaseUnavailable } from './db/unavailable.js'
-import { schemas } from './lexicon/lexicons.js'
+import { databaseUnavailableError, isDatabaseUnavailable } from '../db/unavailable.js'
+import { schemas } from '../lexicon/lexicons.js'
 
 /**
  * Builds an error for an expected outcome (a refused credential, a rate limit) without a
