@@ -1,8 +1,7 @@
 import type { Kysely } from 'kysely'
 import { isCredentialLive } from '../db/live-credential.js'
-import type { DatabaseSchema } from '../db/schema.js'
+import type { ActorKind, DatabaseSchema } from '../db/schema.js'
 import { authRequired } from '../http/errors.js'
-import type { Actor } from './actor.js'
 
 /** Where a key or session stands at a moment: only a live one authenticates. */
 export type CredentialState = 'live' | 'revoked' | 'expired'
@@ -25,7 +24,13 @@ export function credentialState(credential: { revokedAt: Date | null; expiresAt:
  * revocation may land in between. Run it under the account lock, where none can land any
  * more. Service auth and the CLI have no credential of ours to check again.
  */
-export async function assertStillLive(db: Kysely<DatabaseSchema>, actor: Actor, now: Date): Promise<void> {
+export async function assertStillLive(
+  db: Kysely<DatabaseSchema>,
+  // An Actor's kind and id by shape: importing the Actor type would close a circle (actor.ts
+  // imports the verifier, which imports this module).
+  actor: { kind: ActorKind; id?: string },
+  now: Date,
+): Promise<void> {
   if (actor.id === undefined || (actor.kind !== 'apiKey' && actor.kind !== 'session')) return
   if (!(await isCredentialLive(db, actor.kind, actor.id, now))) {
     throw authRequired('The credential of this request was revoked while it was in flight')
