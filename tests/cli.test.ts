@@ -169,6 +169,8 @@ describe('what a one-shot command writes on stderr', () => {
 const inNewPidNamespace = ['unshare', '--pid', '--fork', '--mount-proc']
 const unshareWorks = spawnSync(inNewPidNamespace[0] ?? '', [...inNewPidNamespace.slice(1), 'true'], { stdio: 'ignore' }).status === 0
 
+// The data-folder lock and permissions belong to the embedded database (PGlite has no lock
+// of its own); with DATABASE_URL set no process opens DATA_DIR, so there is nothing to lock.
 describe.runIf(!databaseUrl)('the embedded database', () => {
   let lockEnv: Record<string, string>
   beforeAll(() => {

@@ -17,6 +17,8 @@ describe('the invalidation payload', () => {
   })
 })
 
+// NOTIFY is sent only on Postgres: the embedded database has one process and no listener,
+// so a revocation there reaches the cache directly. The payload parsing above runs on both.
 describe.runIf(onPostgres)('the invalidations sent', () => {
   let server: TestServer
   let listener: pg.Client

@@ -145,6 +145,8 @@ describe('GET /metrics without METRICS_TOKEN on HOST=0.0.0.0', () => {
   })
 })
 
+// Reached through a non-loopback address of this machine: needs a network interface besides
+// loopback (CI's machines have eth0); the route-level cases below run everywhere.
 describe.runIf(lanAddress)('GET /metrics with METRICS_TOKEN on HOST=0.0.0.0', () => {
   const token = 'metrics-token-for-tests-0123456789'
   let server: TestServer
