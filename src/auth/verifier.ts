@@ -30,9 +30,10 @@ export type AccountAuthFn = (ctx: Pick<MethodAuthContext, 'req' | 'res'>) => Pro
 
 /**
  * What a service-auth token is checked against beyond its headers: the method called (its
- * `lxm`, parsed only when needed) and the client's limit key (see clientLimitKey).
+ * `lxm`) and the client's limit key (see clientLimitKey), both worked out only for such a
+ * token, never on the path of a key or a cookie.
  */
-export type ServiceAuthCall = { method: () => string; clientAddress: string }
+export type ServiceAuthCall = { method: () => string; clientAddress: () => string }
 
 /** What verification needs to know of a key; cached, so kept small. */
 type KnownKey = { id: string; did: string; prefix: string; expiresAt: Date | null; revokedAt: Date | null; lastUsedAt: Date | null }
@@ -91,8 +92,7 @@ export class AuthVerifier {
     // Responses depend on the credential: never let a shared cache keep or mix them.
     res.setHeader('Cache-Control', 'private')
     res.setHeader('Vary', 'Authorization, Cookie')
-    // The method's NSID is parsed from the URL only for a service-auth token, which names it.
-    return { credentials: await this.verifyHeaders(req.headers, { method: () => parseReqNsid(req), clientAddress: clientLimitKey(req) }) }
+    return { credentials: await this.verifyHeaders(req.headers, { method: () => parseReqNsid(req), clientAddress: () => clientLimitKey(req) }) }
   }
 
   /** The credential kinds this verifier accepts, as describeService reports them. */
@@ -148,7 +148,7 @@ export class AuthVerifier {
   private async verifyBearer(authorization: string, call: ServiceAuthCall | undefined): Promise<Credentials> {
     const secret = readBearerToken(authorization)
     if (secret !== undefined && call !== undefined && this.serviceAuth && looksLikeJwt(secret)) {
-      return { type: 'serviceAuth', did: (await this.serviceAuth.verify(secret, call.method(), call.clientAddress)).did }
+      return { type: 'serviceAuth', did: (await this.serviceAuth.verify(secret, call.method(), call.clientAddress())).did }
     }
     if (secret === undefined || !isApiKeySecret(secret)) {
       throw authRequired('The Authorization header must be "Bearer cocore-…" with a complete API key, or a service-auth token')
