@@ -12,6 +12,7 @@ COPY tsconfig.json ./
 COPY lexicons ./lexicons
 COPY migrations ./migrations
 COPY src ./src
+COPY console ./console
 RUN npm run build
 
 FROM node:22-bookworm-slim AS runtime

@@ -14,7 +14,7 @@ export default tseslint.config(
   },
   {
     files: ['scripts/**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { sourceType: 'commonjs', globals: { process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off', 'no-console': 'off' },
   },
 )
