@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { registerMethods } from './api/index.js'
 import { describeDatabase, type Config } from './config.js'
 import { AppContext, type AppContextOptions } from './context.js'
+import { consoleRoutes } from './http/console.js'
 import { didDocumentRoute } from './http/did-document.js'
 import { parseXrpcError } from './http/errors.js'
 import { healthRoute } from './http/health.js'
@@ -114,6 +115,7 @@ function buildApp(ctx: AppContext, opts: ServerOptions): express.Express {
   app.get('/metrics', metricsRoute(ctx.metrics, { token: ctx.cfg.metricsToken, host: ctx.cfg.host }))
   app.get('/xrpc/_health', healthRoute(ctx))
   app.get('/.well-known/did.json', didDocumentRoute(ctx.identity))
+  app.use(consoleRoutes(ctx.identity))
   app.use(xrpc.xrpc.router)
   app.use(notFound)
   app.use(lastResortErrorHandler)

@@ -2,8 +2,9 @@ import type { RequestHandler } from 'express'
 import type { ServiceIdentity } from '../identity/service-identity.js'
 
 /**
- * Headers for an API that serves JSON only: nothing may be sniffed into HTML, framed,
- * referred or run; HSTS once the public URL is https.
+ * Headers for every response: nothing may be sniffed into HTML, framed, referred or run;
+ * HSTS once the public URL is https. The console's page alone relaxes the CSP, to its own
+ * script and style (http/console.ts).
  */
 export function securityHeaders(identity: ServiceIdentity): RequestHandler {
   return (_req, res, next) => {
