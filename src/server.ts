@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { registerMethods } from './api/index.js'
 import { describeDatabase, type Config } from './config.js'
 import { AppContext, type AppContextOptions } from './context.js'
+import { checkConsoleOrigins } from './http/allowed-origins.js'
 import { didDocumentRoute } from './http/did-document.js'
 import { parseXrpcError } from './http/errors.js'
 import { healthRoute } from './http/health.js'
@@ -35,6 +36,8 @@ export class AccountServer {
 
   /** Opens (and migrates) the configured database and builds the app; starts nothing. */
   static async create(cfg: Config, logger: Logger, opts: ServerOptions = {}): Promise<AccountServer> {
+    // A configuration error, before anything is opened.
+    checkConsoleOrigins(cfg)
     const ctx = await AppContext.create(cfg, logger, { now: opts.now })
     return new AccountServer(ctx, buildApp(ctx, opts))
   }
