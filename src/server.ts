@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto'
 import { registerMethods } from './api/index.js'
 import { describeDatabase, type Config } from './config.js'
 import { AppContext, type AppContextOptions } from './context.js'
-import { checkConsoleOrigins } from './http/allowed-origins.js'
+import { AllowedOrigins, checkConsoleOrigins } from './http/allowed-origins.js'
+import { crossSiteProtection } from './http/cross-site.js'
 import { didDocumentRoute } from './http/did-document.js'
 import { parseXrpcError } from './http/errors.js'
 import { healthRoute } from './http/health.js'
@@ -114,6 +115,8 @@ function buildApp(ctx: AppContext, opts: ServerOptions): express.Express {
   app.use(requestMetrics(ctx.metrics))
   app.use(requestLogger(ctx))
   app.use(securityHeaders(ctx.identity))
+  // Before every route (the XRPC methods, /oauth/*): a refused request reaches no handler.
+  app.use(crossSiteProtection(new AllowedOrigins(ctx.cfg.consoleOrigins, ctx.identity)))
   app.get('/metrics', metricsRoute(ctx.metrics, { token: ctx.cfg.metricsToken, host: ctx.cfg.host }))
   app.get('/xrpc/_health', healthRoute(ctx))
   app.get('/.well-known/did.json', didDocumentRoute(ctx.identity))

@@ -1,11 +1,150 @@
+import http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError, readConfig, type ConfigEnv } from '../src/config.js'
 import { checkConsoleOrigins } from '../src/http/allowed-origins.js'
 import { runCli } from './_util/cli.js'
+import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
 
 const publicUrl = 'https://account.example.com'
 const consoleOrigin = 'https://console.example.com'
 const foreignOrigin = 'https://evil.example.net'
+const createApiKey = 'dev.cocore.account.createApiKey'
+const json = { 'content-type': 'application/json' }
+
+describe('a cookie-authenticated change (PUBLIC_URL https://account.example.com, a console at https://console.example.com)', () => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startTestServer({ PUBLIC_URL: publicUrl, CONSOLE_ORIGINS: consoleOrigin })
+  })
+  afterAll(() => server.close())
+
+  /** A new account signed in with a console session: its did and the Cookie header. */
+  const signedIn = async () => {
+    const did = server.newDid()
+    return { did, cookie: await server.sessionCookie(did) }
+  }
+  const create = (headers: Record<string, string>) => server.post(createApiKey, JSON.stringify({ name: 'from a page' }), { ...json, ...headers })
+
+  it('is refused from a foreign origin, and nothing is created', async () => {
+    const { cookie } = await signedIn()
+    const res = await create({ cookie, origin: foreignOrigin })
+    expect(res.status).toBe(403)
+    expect(await res.json()).toMatchObject({ error: 'Forbidden', message: expect.any(String) })
+    expect((await server.client({ cookie }).listApiKeys()).data.keys).toEqual([])
+  })
+
+  it('is refused from `Origin: null` (a sandboxed frame, a data: URL)', async () => {
+    const { cookie } = await signedIn()
+    expect((await create({ cookie, origin: 'null' })).status).toBe(403)
+  })
+
+  it('is refused from a sibling host of the same site that is not a console origin', async () => {
+    const { cookie } = await signedIn()
+    expect((await create({ cookie, origin: 'https://other.example.com' })).status).toBe(403)
+  })
+
+  it('leaves a key live when its revocation comes from a foreign origin', async () => {
+    const { did, cookie } = await signedIn()
+    const { key } = await server.createKey(did)
+    const res = await server.post('dev.cocore.account.revokeApiKey', JSON.stringify({ id: key.id }), { ...json, cookie, origin: foreignOrigin })
+    expect(res.status).toBe(403)
+    expect((await server.keyRow(key.id))?.revoked_at).toBeNull()
+  })
+
+  it('is refused on a POST to any path, /oauth/logout included: the check runs before every route', async () => {
+    const { cookie } = await signedIn()
+    const res = await fetch(`${server.url}/oauth/logout`, { method: 'POST', headers: { cookie, origin: foreignOrigin } })
+    expect(res.status).toBe(403)
+    expect(await res.json()).toMatchObject({ error: 'Forbidden' })
+  })
+
+  it('is counted in the request metrics under its method and status 403', async () => {
+    const { cookie } = await signedIn()
+    await create({ cookie, origin: foreignOrigin })
+    const metrics = await (await server.get('/metrics')).text()
+    expect(metrics).toMatch(/^cocore_http_requests_total\{method="dev\.cocore\.account\.createApiKey",status="403"\} [1-9]/m)
+  })
+
+  it('is accepted from the PUBLIC_URL origin', async () => {
+    const { cookie } = await signedIn()
+    const res = await create({ cookie, origin: publicUrl })
+    expect(res.status).toBe(200)
+    expect((await server.client({ cookie }).listApiKeys()).data.keys).toHaveLength(1)
+  })
+
+  it('is accepted from a console origin', async () => {
+    const { cookie } = await signedIn()
+    expect((await create({ cookie, origin: consoleOrigin })).status).toBe(200)
+  })
+
+  it('is accepted with no Origin and no Sec-Fetch-* header (not a browser)', async () => {
+    const { cookie } = await signedIn()
+    const body = JSON.stringify({ name: 'from a script' })
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      // Raw HTTP: Node's fetch adds `Sec-Fetch-Mode: cors` on its own.
+      const req = http.request(`${server.url}/xrpc/${createApiKey}`, { method: 'POST', headers: { ...json, cookie } }, resolve)
+      req.on('error', reject)
+      req.end(body)
+    })
+    res.resume()
+    expect(res.statusCode).toBe(200)
+  })
+
+  it('is accepted with no Origin from Node’s fetch, whose only Fetch Metadata is `Sec-Fetch-Mode: cors`', async () => {
+    const { cookie } = await signedIn()
+    expect((await create({ cookie, 'sec-fetch-mode': 'cors' })).status).toBe(200)
+  })
+
+  it('is accepted with no Origin and `Sec-Fetch-Site: same-origin`', async () => {
+    const { cookie } = await signedIn()
+    expect((await create({ cookie, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' })).status).toBe(200)
+  })
+
+  it.each([
+    ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
+    ['Sec-Fetch-Site: same-site', { 'sec-fetch-site': 'same-site' }],
+    ['Sec-Fetch-Site: none', { 'sec-fetch-site': 'none' }],
+    ['Sec-Fetch-Site: cross-site among the other Sec-Fetch-* headers', { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' }],
+  ])('is refused with no Origin and %s', async (_case, fetchMetadata) => {
+    const { cookie } = await signedIn()
+    expect((await create({ cookie, ...fetchMetadata })).status).toBe(403)
+  })
+
+  it('is not this check’s business when a bearer key is presented, beside the cookie too', async () => {
+    const { owner } = await server.newAccount()
+    const { cookie } = await signedIn()
+    expect((await create({ ...bearer(owner.secret), origin: foreignOrigin })).status).toBe(200)
+    expect((await create({ ...bearer(owner.secret), cookie, origin: foreignOrigin })).status).toBe(200)
+  })
+
+  it('does not concern a query (GET), which changes nothing', async () => {
+    const { cookie } = await signedIn()
+    const res = await server.get('/xrpc/dev.cocore.account.listApiKeys', { cookie, origin: foreignOrigin })
+    expect(res.status).toBe(200)
+  })
+})
+
+describe('loopback mode (PUBLIC_URL unset, HOST 127.0.0.1: the public URL is http://localhost:PORT)', () => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startTestServer({ HOST: '127.0.0.1' })
+  })
+  afterAll(() => server.close())
+
+  const createFrom = async (origin: string) =>
+    (await server.post(createApiKey, JSON.stringify({ name: 'k' }), { ...json, cookie: await server.sessionCookie(server.newDid()), origin })).status
+
+  it('counts both loopback names on our port as our own origin', async () => {
+    expect(await createFrom(`http://127.0.0.1:${server.port}`)).toBe(200)
+    expect(await createFrom(`http://localhost:${server.port}`)).toBe(200)
+  })
+
+  it('refuses another port of this machine, another scheme, and another loopback name', async () => {
+    expect(await createFrom(`http://127.0.0.1:${server.port + 1}`)).toBe(403)
+    expect(await createFrom(`https://127.0.0.1:${server.port}`)).toBe(403)
+    expect(await createFrom(`http://[::1]:${server.port}`)).toBe(403)
+  })
+})
 
 describe('CONSOLE_ORIGINS', () => {
   const check = (env: ConfigEnv) => () => checkConsoleOrigins(readConfig(env, 'test'))

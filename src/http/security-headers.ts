@@ -3,13 +3,16 @@ import type { ServiceIdentity } from '../identity/service-identity.js'
 
 /**
  * Headers for an API that serves JSON only: nothing may be sniffed into HTML, framed,
- * referred or run; HSTS once the public URL is https.
+ * referred to another site or run; HSTS once the public URL is https.
  */
 export function securityHeaders(identity: ServiceIdentity): RequestHandler {
   return (_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff')
     res.setHeader('X-Frame-Options', 'DENY')
-    res.setHeader('Referrer-Policy', 'no-referrer')
+    // Not `no-referrer`: under it a browser sends `Origin: null` on a form POST even to our
+    // own origin (Fetch, "append a request Origin header"), and crossSiteProtection would
+    // refuse our own page's sign-out. Other sites still get no referrer.
+    res.setHeader('Referrer-Policy', 'same-origin')
     res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'")
     if (identity.publicUrl.startsWith('https:')) res.setHeader('Strict-Transport-Security', 'max-age=31536000')
     next()
