@@ -7,6 +7,7 @@ import { registerMethods } from './api/index.js'
 import { describeDatabase, type Config } from './config.js'
 import { AppContext, type AppContextOptions } from './context.js'
 import { AllowedOrigins, checkConsoleOrigins } from './http/allowed-origins.js'
+import { consoleCors } from './http/console-cors.js'
 import { crossSiteProtection } from './http/cross-site.js'
 import { didDocumentRoute } from './http/did-document.js'
 import { parseXrpcError } from './http/errors.js'
@@ -116,7 +117,10 @@ function buildApp(ctx: AppContext, opts: ServerOptions): express.Express {
   app.use(requestLogger(ctx))
   app.use(securityHeaders(ctx.identity))
   // Before every route (the XRPC methods, /oauth/*): a refused request reaches no handler.
-  app.use(crossSiteProtection(new AllowedOrigins(ctx.cfg.consoleOrigins, ctx.identity)))
+  const origins = new AllowedOrigins(ctx.cfg.consoleOrigins, ctx.identity)
+  // Mounted only with CONSOLE_ORIGINS: without them no origin gets CORS, at no cost.
+  if (origins.hasConsoleOrigins) app.use(consoleCors(origins))
+  app.use(crossSiteProtection(origins))
   app.get('/metrics', metricsRoute(ctx.metrics, { token: ctx.cfg.metricsToken, host: ctx.cfg.host }))
   app.get('/xrpc/_health', healthRoute(ctx))
   app.get('/.well-known/did.json', didDocumentRoute(ctx.identity))

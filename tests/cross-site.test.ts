@@ -11,6 +11,9 @@ const foreignOrigin = 'https://evil.example.net'
 const createApiKey = 'dev.cocore.account.createApiKey'
 const json = { 'content-type': 'application/json' }
 
+/** The Access-Control-* headers of a response: none at all for an origin we do not serve. */
+const corsHeaders = (res: Response) => [...res.headers.keys()].filter((name) => name.startsWith('access-control-'))
+
 describe('a cookie-authenticated change (PUBLIC_URL https://account.example.com, a console at https://console.example.com)', () => {
   let server: TestServer
   beforeAll(async () => {
@@ -124,6 +127,67 @@ describe('a cookie-authenticated change (PUBLIC_URL https://account.example.com,
   })
 })
 
+describe('CORS (PUBLIC_URL https://account.example.com, a console at https://console.example.com)', () => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startTestServer({ PUBLIC_URL: publicUrl, CONSOLE_ORIGINS: consoleOrigin })
+  })
+  afterAll(() => server.close())
+
+  const preflight = (origin: string) =>
+    fetch(`${server.url}/xrpc/${createApiKey}`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    })
+
+  it('answers a preflight from a console origin with what the console may send', async () => {
+    const res = await preflight(consoleOrigin)
+    expect(res.status).toBe(204)
+    expect(res.headers.get('access-control-allow-origin')).toBe(consoleOrigin)
+    expect(res.headers.get('access-control-allow-credentials')).toBe('true')
+    expect(res.headers.get('access-control-allow-methods')).toBe('GET, POST')
+    expect(res.headers.get('access-control-allow-headers')).toBe('Content-Type, Authorization')
+    expect(Number(res.headers.get('access-control-max-age'))).toBeGreaterThan(0)
+    expect(res.headers.get('vary')).toMatch(/\bOrigin\b/)
+  })
+
+  it('gives a preflight from any other origin no CORS header', async () => {
+    for (const origin of [foreignOrigin, 'https://other.example.com', publicUrl, 'null']) {
+      expect(corsHeaders(await preflight(origin))).toEqual([])
+    }
+  })
+
+  it('lets a console origin read the answer to a cookie-authenticated call, an error too', async () => {
+    const did = server.newDid()
+    const cookie = await server.sessionCookie(did)
+    const res = await server.post(createApiKey, JSON.stringify({ name: 'console key' }), { ...json, cookie, origin: consoleOrigin })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('access-control-allow-origin')).toBe(consoleOrigin)
+    expect(res.headers.get('access-control-allow-credentials')).toBe('true')
+    // The verifier's own Vary is kept beside ours.
+    expect(res.headers.get('vary')).toMatch(/\bOrigin\b/)
+    expect(res.headers.get('vary')).toMatch(/\bCookie\b/)
+
+    const refused = await server.get('/xrpc/dev.cocore.account.getSession', { origin: consoleOrigin })
+    expect(refused.status).toBe(401)
+    expect(refused.headers.get('access-control-allow-origin')).toBe(consoleOrigin)
+  })
+
+  it('gives a foreign origin no Access-Control-* header on any answer', async () => {
+    const { owner } = await server.newAccount()
+    const answers = [
+      await server.get('/xrpc/dev.cocore.account.getSession', { ...bearer(owner.secret), origin: foreignOrigin }),
+      await server.get('/xrpc/dev.cocore.account.getSession', { origin: foreignOrigin }),
+      await server.get('/xrpc/dev.cocore.account.describeService', { origin: foreignOrigin }),
+      await server.get('/xrpc/_health', { origin: foreignOrigin }),
+      await server.post(createApiKey, JSON.stringify({ name: 'x' }), { ...json, cookie: await server.sessionCookie(server.newDid()), origin: foreignOrigin }),
+    ]
+    for (const res of answers) expect(corsHeaders(res)).toEqual([])
+    // The same URL is answered differently by origin: a cache must know.
+    expect(answers[2]?.headers.get('vary')).toMatch(/\bOrigin\b/)
+  })
+})
+
 describe('loopback mode (PUBLIC_URL unset, HOST 127.0.0.1: the public URL is http://localhost:PORT)', () => {
   let server: TestServer
   beforeAll(async () => {
@@ -143,6 +207,14 @@ describe('loopback mode (PUBLIC_URL unset, HOST 127.0.0.1: the public URL is htt
     expect(await createFrom(`http://127.0.0.1:${server.port + 1}`)).toBe(403)
     expect(await createFrom(`https://127.0.0.1:${server.port}`)).toBe(403)
     expect(await createFrom(`http://[::1]:${server.port}`)).toBe(403)
+  })
+
+  it('sends no CORS header at all without CONSOLE_ORIGINS', async () => {
+    const res = await fetch(`${server.url}/xrpc/${createApiKey}`, {
+      method: 'OPTIONS',
+      headers: { origin: `http://127.0.0.1:${server.port}`, 'access-control-request-method': 'POST' },
+    })
+    expect(corsHeaders(res)).toEqual([])
   })
 })
 
