@@ -33,6 +33,12 @@ export type Config = {
    * loopback HOST, else only to loopback peers (src/metrics/metrics-route.ts).
    */
   metricsToken: string | undefined
+  /**
+   * CONSOLE_ORIGINS: origins (`https://console.example.com`) besides our own whose pages may
+   * call the API with the session cookie, and get CORS answers. Each must be same-site with
+   * the public URL (checked once that is known: src/http/allowed-origins.ts).
+   */
+  consoleOrigins: string[]
 }
 
 /** How this service is known to the atproto network (see src/identity/service-identity.ts). */
@@ -152,6 +158,22 @@ const envSchema = z.object({
     .transform((value) => (value ? value : undefined))
     // Sent as `Authorization: Bearer <token>`: a token with a space in it could never match.
     .refine((value) => value === undefined || /^\S+$/.test(value), { message: 'METRICS_TOKEN must not contain spaces' }),
+  CONSOLE_ORIGINS: z
+    .string()
+    .optional()
+    .transform((value, issue) => {
+      const entries = (value ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+      const origins: string[] = []
+      for (const entry of entries) {
+        const origin = parseOrigin(entry)
+        if (origin === undefined) {
+          issue.addIssue({ code: 'custom', message: `${entry} is not an origin (an http:// or https:// scheme and host, with no path or query)` })
+          return z.NEVER
+        }
+        origins.push(origin)
+      }
+      return [...new Set(origins)]
+    }),
   KEY_CACHE: z.enum(['on', 'off'], { message: 'KEY_CACHE must be on or off' }).default('on'),
   KEY_CACHE_SIZE: integerFromEnv('KEY_CACHE_SIZE', 1, 10_000_000).default(defaultKeyCacheConfig.maxEntries),
   KEY_CACHE_TTL_SECONDS: numberFromEnv('KEY_CACHE_TTL_SECONDS', 0.001, 86_400).default(defaultKeyCacheConfig.ttlSeconds),
@@ -186,6 +208,7 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
     trustProxy: values.TRUST_PROXY,
     auditRetentionDays: values.AUDIT_RETENTION_DAYS,
     metricsToken: values.METRICS_TOKEN,
+    consoleOrigins: values.CONSOLE_ORIGINS,
     identity: {
       publicUrl: values.PUBLIC_URL?.replace(/\/+$/, ''),
       serviceDid: values.SERVICE_DID,
@@ -200,6 +223,21 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
       heartbeatSeconds: values.LISTENER_HEARTBEAT_SECONDS,
     },
   }
+}
+
+/**
+ * An origin as a browser serialises it in the Origin header (`https://host[:port]`, the
+ * default port left out, the host lower-cased), or undefined when the entry is not just an
+ * origin: a path, query, fragment or user name would never match any Origin header.
+ */
+function parseOrigin(entry: string): string | undefined {
+  if (!URL.canParse(entry)) return undefined
+  const url = new URL(entry)
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined
+  if (url.username || url.password || url.search || url.hash || url.pathname !== '/') return undefined
+  // URL drops an empty query or fragment (`https://a.example?`); the entry still had one.
+  if (/[?#]/.test(entry)) return undefined
+  return url.origin
 }
 
 const trustProxyNames = new Set(['loopback', 'linklocal', 'uniquelocal'])

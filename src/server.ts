@@ -6,6 +6,9 @@ import { randomUUID } from 'node:crypto'
 import { registerMethods } from './api/index.js'
 import { describeDatabase, type Config } from './config.js'
 import { AppContext, type AppContextOptions } from './context.js'
+import { AllowedOrigins, checkConsoleOrigins } from './http/allowed-origins.js'
+import { consoleCors } from './http/console-cors.js'
+import { crossSiteProtection } from './http/cross-site.js'
 import { consoleRoutes } from './http/console.js'
 import { didDocumentRoute } from './http/did-document.js'
 import { parseXrpcError } from './http/errors.js'
@@ -36,6 +39,8 @@ export class AccountServer {
 
   /** Opens (and migrates) the configured database and builds the app; starts nothing. */
   static async create(cfg: Config, logger: Logger, opts: ServerOptions = {}): Promise<AccountServer> {
+    // A configuration error, before anything is opened.
+    checkConsoleOrigins(cfg)
     const ctx = await AppContext.create(cfg, logger, { now: opts.now })
     return new AccountServer(ctx, buildApp(ctx, opts))
   }
@@ -112,6 +117,11 @@ function buildApp(ctx: AppContext, opts: ServerOptions): express.Express {
   app.use(requestMetrics(ctx.metrics))
   app.use(requestLogger(ctx))
   app.use(securityHeaders(ctx.identity))
+  // Before every route (the XRPC methods, /oauth/*): a refused request reaches no handler.
+  const origins = new AllowedOrigins(ctx.cfg.consoleOrigins, ctx.identity)
+  // Mounted only with CONSOLE_ORIGINS: without them no origin gets CORS, at no cost.
+  if (origins.hasConsoleOrigins) app.use(consoleCors(origins))
+  app.use(crossSiteProtection(origins))
   app.get('/metrics', metricsRoute(ctx.metrics, { token: ctx.cfg.metricsToken, host: ctx.cfg.host }))
   app.get('/xrpc/_health', healthRoute(ctx))
   app.get('/.well-known/did.json', didDocumentRoute(ctx.identity))

@@ -42,7 +42,8 @@ const sqlPattern = /\bselect\s[\s\S]*\bfrom\b|\binsert\s+into\b|\bupdate\s+\S+\s
 
 /**
  * The error names a client may see: those the lexicons declare, XRPC's own, the service-auth
- * names the README documents, and the JSON 404 outside /xrpc. Anything else (an "Error", an
+ * names the README documents, the JSON 404 outside /xrpc, and the 403 of a cookie-authenticated
+ * change from a foreign Origin (src/http/cross-site.ts). Anything else (an "Error", an
  * "InternalServerError") is a failure leaking through under its JavaScript name.
  */
 const knownErrorNames = new Set([
@@ -52,6 +53,7 @@ const knownErrorNames = new Set([
   'PayloadTooLarge',
   'MethodNotImplemented',
   'NotFound',
+  'Forbidden',
   'BadJwt',
   'BadJwtAudience',
   'BadJwtIss',

@@ -87,7 +87,7 @@ describe('HTTP hygiene', () => {
     const res = await server.get('/xrpc/dev.cocore.account.listApiKeys', auth)
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')
     expect(res.headers.get('x-frame-options')).toBe('DENY')
-    expect(res.headers.get('referrer-policy')).toBe('no-referrer')
+    expect(res.headers.get('referrer-policy')).toBe('same-origin')
     expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'")
   })
 

@@ -91,7 +91,8 @@ export class AuthVerifier {
   account: AccountAuthFn = async ({ req, res }) => {
     // Responses depend on the credential: never let a shared cache keep or mix them.
     res.setHeader('Cache-Control', 'private')
-    res.setHeader('Vary', 'Authorization, Cookie')
+    // Appended: CORS may already have said `Vary: Origin`.
+    res.appendHeader('Vary', 'Authorization, Cookie')
     return { credentials: await this.verifyHeaders(req.headers, { method: () => parseReqNsid(req), clientAddress: () => clientLimitKey(req) }) }
   }
 

@@ -60,7 +60,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     if (result !== undefined) process.stdout.write(`${JSON.stringify(result)}\n`)
     return exitOk
   } catch (err) {
-    if (err instanceof UsageError) return fail(err.message, exitUsage)
+    // A ConfigError can also come later, from a check that needs more than the environment
+    // (e.g. the console origins against the public URL, as the server is built).
+    if (err instanceof UsageError || err instanceof ConfigError) return fail(err.message, exitUsage)
     return fail(describeFailure(err), exitFailure)
   } finally {
     process.off('SIGINT', stop)

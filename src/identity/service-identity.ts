@@ -20,7 +20,7 @@ export class ServiceIdentity {
     private readonly host: string,
     port: number,
   ) {
-    this.publicUrl = cfg.publicUrl ?? derivePublicUrl(host, port)
+    this.publicUrl = initialPublicUrl(cfg, host, port)
     this.did = cfg.serviceDid ?? didWebOf(this.publicUrl)
   }
 
@@ -45,6 +45,11 @@ export class ServiceIdentity {
       service: [{ id: `#${serviceFragment}`, type: serviceType, serviceEndpoint: this.publicUrl }],
     }
   }
+}
+
+/** The public URL before listening: PUBLIC_URL, or the one derived from HOST and the configured port. */
+export function initialPublicUrl(cfg: IdentityConfig, host: string, port: number): string {
+  return cfg.publicUrl ?? derivePublicUrl(host, port)
 }
 
 function derivePublicUrl(host: string, port: number): string {
