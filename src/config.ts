@@ -1,3 +1,4 @@
+import { createECDH, createPrivateKey, type JsonWebKey } from 'node:crypto'
 import { isIP } from 'node:net'
 import path from 'node:path'
 import { isValidDid } from '@atproto/syntax'
@@ -33,6 +34,12 @@ export type Config = {
    * loopback HOST, else only to loopback peers (src/metrics/metrics-route.ts).
    */
   metricsToken: string | undefined
+  /**
+   * OAUTH_PRIVATE_KEY: the ES256 private key (a JWK) of the confidential OAuth client the
+   * console signs in with (src/oauth/). Unset: a loopback client in development, else
+   * sign-in is off. Never logged.
+   */
+  oauthPrivateKey: Record<string, unknown> | undefined
 }
 
 /** How this service is known to the atproto network (see src/identity/service-identity.ts). */
@@ -152,6 +159,19 @@ const envSchema = z.object({
     .transform((value) => (value ? value : undefined))
     // Sent as `Authorization: Bearer <token>`: a token with a space in it could never match.
     .refine((value) => value === undefined || /^\S+$/.test(value), { message: 'METRICS_TOKEN must not contain spaces' }),
+  OAUTH_PRIVATE_KEY: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value, ctx) => {
+      if (!value) return undefined
+      const key = parsePrivateJwk(value)
+      if (typeof key === 'string') {
+        ctx.addIssue({ code: 'custom', message: key })
+        return z.NEVER
+      }
+      return key
+    }),
   KEY_CACHE: z.enum(['on', 'off'], { message: 'KEY_CACHE must be on or off' }).default('on'),
   KEY_CACHE_SIZE: integerFromEnv('KEY_CACHE_SIZE', 1, 10_000_000).default(defaultKeyCacheConfig.maxEntries),
   KEY_CACHE_TTL_SECONDS: numberFromEnv('KEY_CACHE_TTL_SECONDS', 0.001, 86_400).default(defaultKeyCacheConfig.ttlSeconds),
@@ -173,6 +193,11 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
     throw new ConfigError(`invalid configuration: ${variable}: ${issue?.message ?? 'invalid value'}`)
   }
   const values = parsed.data
+  // The confidential client's id is `${PUBLIC_URL}/oauth/client-metadata.json`, which an
+  // authorization server fetches, and only over https.
+  if (values.OAUTH_PRIVATE_KEY && !values.PUBLIC_URL?.startsWith('https://')) {
+    throw new ConfigError('invalid configuration: OAUTH_PRIVATE_KEY: needs an https:// PUBLIC_URL (the OAuth client id is served under it)')
+  }
   return {
     port: values.PORT,
     host: values.HOST,
@@ -186,6 +211,7 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
     trustProxy: values.TRUST_PROXY,
     auditRetentionDays: values.AUDIT_RETENTION_DAYS,
     metricsToken: values.METRICS_TOKEN,
+    oauthPrivateKey: values.OAUTH_PRIVATE_KEY,
     identity: {
       publicUrl: values.PUBLIC_URL?.replace(/\/+$/, ''),
       serviceDid: values.SERVICE_DID,
@@ -200,6 +226,37 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
       heartbeatSeconds: values.LISTENER_HEARTBEAT_SECONDS,
     },
   }
+}
+
+const privateJwkRule = 'OAUTH_PRIVATE_KEY must be an ES256 private key as a JWK (kty EC, crv P-256, with d)'
+
+/**
+ * The OAuth client's private key, or why it cannot be one. The messages never quote the
+ * value: it is a secret, and a config error is printed.
+ */
+function parsePrivateJwk(value: string): Record<string, unknown> | string {
+  let jwk: unknown
+  try {
+    jwk = JSON.parse(value)
+  } catch {
+    return 'OAUTH_PRIVATE_KEY must be JSON (a JWK)'
+  }
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) return privateJwkRule
+  const fields = jwk as Record<string, unknown>
+  if (fields.kty !== 'EC' || fields.crv !== 'P-256' || typeof fields.d !== 'string') return privateJwkRule
+  if (fields.alg !== undefined && fields.alg !== 'ES256') return privateJwkRule
+  try {
+    // d, x and y must make one key pair: the public key served in the JWKS must be the one
+    // whose private half signs.
+    createPrivateKey({ key: fields as JsonWebKey, format: 'jwk' })
+    const ecdh = createECDH('prime256v1')
+    ecdh.setPrivateKey(Buffer.from(fields.d, 'base64url'))
+    const point = ecdh.getPublicKey()
+    if (point.subarray(1, 33).toString('base64url') !== fields.x || point.subarray(33).toString('base64url') !== fields.y) return privateJwkRule
+  } catch {
+    return privateJwkRule
+  }
+  return fields
 }
 
 const trustProxyNames = new Set(['loopback', 'linklocal', 'uniquelocal'])

@@ -13,6 +13,8 @@ import { securityHeaders } from './http/security-headers.js'
 import { metricsRoute } from './metrics/metrics-route.js'
 import { requestMetrics } from './metrics/request-metrics.js'
 import { createServer as createXrpcServer } from './lexicon/index.js'
+import { oauthRoutes } from './oauth/oauth-routes.js'
+import type { SignInMode } from './oauth/sign-in-mode.js'
 import type { Logger } from './logger.js'
 
 export type ServerOptions = AppContextOptions & {
@@ -66,8 +68,9 @@ export class AccountServer {
         version: this.ctx.cfg.version,
         serviceDid: this.ctx.identity.did,
         publicUrl: this.ctx.identity.publicUrl,
+        signIn: this.ctx.signIn.mode.kind,
       },
-      `cocore-account listening on ${url} using ${describeDatabase(this.ctx.cfg)}`,
+      `cocore-account listening on ${url} using ${describeDatabase(this.ctx.cfg)}; ${describeSignIn(this.ctx.signIn.mode)}`,
     )
     return address
   }
@@ -86,6 +89,17 @@ export class AccountServer {
       clearTimeout(forceClose)
     }
     await this.ctx.destroy()
+  }
+}
+
+function describeSignIn(mode: SignInMode): string {
+  switch (mode.kind) {
+    case 'confidential':
+      return 'console sign-in with atproto OAuth (confidential client)'
+    case 'loopback':
+      return 'console sign-in with atproto OAuth (loopback development client)'
+    case 'off':
+      return `console sign-in is off: ${mode.reason}`
   }
 }
 
@@ -114,6 +128,7 @@ function buildApp(ctx: AppContext, opts: ServerOptions): express.Express {
   app.get('/metrics', metricsRoute(ctx.metrics, { token: ctx.cfg.metricsToken, host: ctx.cfg.host }))
   app.get('/xrpc/_health', healthRoute(ctx))
   app.get('/.well-known/did.json', didDocumentRoute(ctx.identity))
+  app.use(oauthRoutes(ctx))
   app.use(xrpc.xrpc.router)
   app.use(notFound)
   app.use(lastResortErrorHandler)

@@ -51,6 +51,20 @@ export interface ServiceAuthJtiTable {
   expires_at: Timestamp
 }
 
+/**
+ * A record of the atproto OAuth client's (src/oauth/oauth-stores.ts): a pending
+ * authorization flow in `oauth_state` (keyed by its `state`), a token set in `oauth_session`
+ * (keyed by the account's DID). `data` is the library's JSON, DPoP private key included.
+ */
+export interface OAuthRecordTable {
+  key: string
+  data: string
+  expires_at: Timestamp
+}
+
+/** The two tables of OAuthRecordTable's shape. */
+export type OAuthRecordTableName = 'oauth_state' | 'oauth_session'
+
 /** What an audit row records. */
 export type AuditEventName = 'key.created' | 'key.revoked' | 'key.deleted' | 'auth.failed'
 
@@ -85,6 +99,8 @@ export interface DatabaseSchema {
   session: SessionTable
   service_auth_jti: ServiceAuthJtiTable
   audit_event: AuditEventTable
+  oauth_state: OAuthRecordTable
+  oauth_session: OAuthRecordTable
 }
 
 export type ApiKeyRow = Selectable<ApiKeyTable>
