@@ -99,6 +99,10 @@ export async function startFakeAuthorizationServer() {
     /** The tokens our server revoked. */
     revoked,
     tokensIssued: () => tokensIssued,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
   }
 }
