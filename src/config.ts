@@ -33,6 +33,8 @@ export type Config = {
    * loopback HOST, else only to loopback peers (src/metrics/metrics-route.ts).
    */
   metricsToken: string | undefined
+  /** How long a console session lives (its cookie's Max-Age too), in hours. */
+  consoleSessionTtlHours: number
 }
 
 /** How this service is known to the atproto network (see src/identity/service-identity.ts). */
@@ -152,6 +154,7 @@ const envSchema = z.object({
     .transform((value) => (value ? value : undefined))
     // Sent as `Authorization: Bearer <token>`: a token with a space in it could never match.
     .refine((value) => value === undefined || /^\S+$/.test(value), { message: 'METRICS_TOKEN must not contain spaces' }),
+  CONSOLE_SESSION_TTL_HOURS: integerFromEnv('CONSOLE_SESSION_TTL_HOURS', 1, 8_760).default(168),
   KEY_CACHE: z.enum(['on', 'off'], { message: 'KEY_CACHE must be on or off' }).default('on'),
   KEY_CACHE_SIZE: integerFromEnv('KEY_CACHE_SIZE', 1, 10_000_000).default(defaultKeyCacheConfig.maxEntries),
   KEY_CACHE_TTL_SECONDS: numberFromEnv('KEY_CACHE_TTL_SECONDS', 0.001, 86_400).default(defaultKeyCacheConfig.ttlSeconds),
@@ -186,6 +189,7 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
     trustProxy: values.TRUST_PROXY,
     auditRetentionDays: values.AUDIT_RETENTION_DAYS,
     metricsToken: values.METRICS_TOKEN,
+    consoleSessionTtlHours: values.CONSOLE_SESSION_TTL_HOURS,
     identity: {
       publicUrl: values.PUBLIC_URL?.replace(/\/+$/, ''),
       serviceDid: values.SERVICE_DID,
