@@ -40,6 +40,8 @@ export type Config = {
    * sign-in is off. Never logged.
    */
   oauthPrivateKey: Record<string, unknown> | undefined
+  /** How long a console session lives (its cookie's Max-Age too), in hours. */
+  consoleSessionTtlHours: number
 }
 
 /** How this service is known to the atproto network (see src/identity/service-identity.ts). */
@@ -172,6 +174,7 @@ const envSchema = z.object({
       }
       return key
     }),
+  CONSOLE_SESSION_TTL_HOURS: integerFromEnv('CONSOLE_SESSION_TTL_HOURS', 1, 8_760).default(168),
   KEY_CACHE: z.enum(['on', 'off'], { message: 'KEY_CACHE must be on or off' }).default('on'),
   KEY_CACHE_SIZE: integerFromEnv('KEY_CACHE_SIZE', 1, 10_000_000).default(defaultKeyCacheConfig.maxEntries),
   KEY_CACHE_TTL_SECONDS: numberFromEnv('KEY_CACHE_TTL_SECONDS', 0.001, 86_400).default(defaultKeyCacheConfig.ttlSeconds),
@@ -212,6 +215,7 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
     auditRetentionDays: values.AUDIT_RETENTION_DAYS,
     metricsToken: values.METRICS_TOKEN,
     oauthPrivateKey: values.OAUTH_PRIVATE_KEY,
+    consoleSessionTtlHours: values.CONSOLE_SESSION_TTL_HOURS,
     identity: {
       publicUrl: values.PUBLIC_URL?.replace(/\/+$/, ''),
       serviceDid: values.SERVICE_DID,
