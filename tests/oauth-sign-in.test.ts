@@ -100,6 +100,7 @@ describe('sign-in off (no key, PUBLIC_URL not loopback)', () => {
 
   it.each([
     ['POST /oauth/login', () => postForm(`${server.url}/oauth/login`, { handle: 'alice.example' })],
+    ['GET /oauth/callback', () => fetch(`${server.url}/oauth/callback?state=x&code=y`, { redirect: 'manual' })],
     ['GET /oauth/client-metadata.json', () => server.get('/oauth/client-metadata.json')],
     ['GET /oauth/jwks.json', () => server.get('/oauth/jwks.json')],
   ])('answers %s with 503 and a sentence', async (_case, request) => {

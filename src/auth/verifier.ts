@@ -226,7 +226,8 @@ export function presentedCredentialKind(headers: { authorization?: string; cooki
   return readSessionCookie(headers.cookie) !== undefined ? 'session' : 'none'
 }
 
-function readSessionCookie(header: string | undefined): string | undefined {
+/** The `cocore_session` cookie's value, if the header carries one. */
+export function readSessionCookie(header: string | undefined): string | undefined {
   if (!header) return undefined
   try {
     return parseCookie(header)[sessionCookieName]
