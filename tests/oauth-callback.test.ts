@@ -116,6 +116,14 @@ describe('GET /oauth/callback', () => {
     expect(body).toContain('expired or was already used')
   })
 
+  it.each([
+    ['a NUL byte', 'abc\u0000def'],
+    ['a long one', 'a'.repeat(4_000)],
+    ['punctuation', "'; drop table oauth_state; --"],
+  ])('refuses a state with %s, in words (no 500)', async (_case, state) => {
+    await expectRefusal(await callback(server, new URLSearchParams({ state, code: 'x' }), new Map([['cocore_oauth_nonce', 'x']])))
+  })
+
   it('refuses a callback without a state', async () => {
     await expectRefusal(await callback(server, new URLSearchParams({ code: 'x' }), new Map()))
   })

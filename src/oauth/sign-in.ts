@@ -13,6 +13,8 @@ import { signInMode, signInScope, type SignInMode } from './sign-in-mode.js'
 
 /** The time a sign-in may spend on one step with the account's servers. */
 const outboundTimeoutMs = 10_000
+/** The shape of the states the library mints (16 random bytes, base64url), with room to spare. */
+const statePattern = /^[A-Za-z0-9_-]{1,128}$/
 /** What the library's identity resolution reports for a handle that does not point back at the DID. */
 const invalidHandle = 'handle.invalid'
 
@@ -86,6 +88,9 @@ export class OAuthSignIn {
   async complete(params: URLSearchParams, nonce: string | undefined): Promise<SignedIn> {
     const state = params.get('state')
     if (!state) throw new SignInFailure(400, 'The sign-in response is incomplete. Please sign in again.')
+    // The library's states are base64url; anything else (a NUL byte, a megabyte) was never ours
+    // and must not reach a query.
+    if (!statePattern.test(state)) throw new SignInFailure(400, 'This sign-in has expired or was already used. Please sign in again.')
     const expected = await peekAppState(this.deps.database.db, state, this.deps.now())
     if (expected === undefined) {
       throw new SignInFailure(400, 'This sign-in has expired or was already used. Please sign in again.')
