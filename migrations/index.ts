@@ -3,6 +3,8 @@ import * as apiKeysAndSessions from './20261125T000000-api-keys-and-sessions.js'
 import * as serviceAuth from './20261125T010000-service-auth.js'
 import * as auditTrail from './20261125T020000-audit-trail.js'
 import * as auditDeleteBySweepOnly from './20261202T000000-audit-delete-by-sweep-only.js'
+import * as consoleSessions from './20261203T000000-console-sessions.js'
+import * as oauthStateAndSessions from './20261203T010000-oauth-state-and-sessions.js'
 
 /**
  * Every migration, by name, in the order they run. Listed explicitly (no directory glob)
@@ -14,4 +16,6 @@ export const migrations: Record<string, Migration> = {
   '20261125T010000-service-auth': serviceAuth,
   '20261125T020000-audit-trail': auditTrail,
   '20261202T000000-audit-delete-by-sweep-only': auditDeleteBySweepOnly,
+  '20261203T000000-console-sessions': consoleSessions,
+  '20261203T010000-oauth-state-and-sessions': oauthStateAndSessions,
 }

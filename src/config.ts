@@ -1,3 +1,4 @@
+import { createECDH, createPrivateKey, type JsonWebKey } from 'node:crypto'
 import { isIP } from 'node:net'
 import path from 'node:path'
 import { isValidDid } from '@atproto/syntax'
@@ -39,6 +40,14 @@ export type Config = {
    * the public URL (checked once that is known: src/http/allowed-origins.ts).
    */
   consoleOrigins: string[]
+  /**
+   * OAUTH_PRIVATE_KEY: the ES256 private key (a JWK) of the confidential OAuth client the
+   * console signs in with (src/oauth/). Unset: a loopback client in development, else
+   * sign-in is off. Never logged.
+   */
+  oauthPrivateKey: Record<string, unknown> | undefined
+  /** How long a console session lives (its cookie's Max-Age too), in hours. */
+  consoleSessionTtlHours: number
 }
 
 /** How this service is known to the atproto network (see src/identity/service-identity.ts). */
@@ -174,6 +183,20 @@ const envSchema = z.object({
       }
       return [...new Set(origins)]
     }),
+  OAUTH_PRIVATE_KEY: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value, ctx) => {
+      if (!value) return undefined
+      const key = parsePrivateJwk(value)
+      if (typeof key === 'string') {
+        ctx.addIssue({ code: 'custom', message: key })
+        return z.NEVER
+      }
+      return key
+    }),
+  CONSOLE_SESSION_TTL_HOURS: integerFromEnv('CONSOLE_SESSION_TTL_HOURS', 1, 8_760).default(168),
   KEY_CACHE: z.enum(['on', 'off'], { message: 'KEY_CACHE must be on or off' }).default('on'),
   KEY_CACHE_SIZE: integerFromEnv('KEY_CACHE_SIZE', 1, 10_000_000).default(defaultKeyCacheConfig.maxEntries),
   KEY_CACHE_TTL_SECONDS: numberFromEnv('KEY_CACHE_TTL_SECONDS', 0.001, 86_400).default(defaultKeyCacheConfig.ttlSeconds),
@@ -195,6 +218,11 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
     throw new ConfigError(`invalid configuration: ${variable}: ${issue?.message ?? 'invalid value'}`)
   }
   const values = parsed.data
+  // The confidential client's id is `${PUBLIC_URL}/oauth/client-metadata.json`, which an
+  // authorization server fetches, and only over https.
+  if (values.OAUTH_PRIVATE_KEY && !values.PUBLIC_URL?.startsWith('https://')) {
+    throw new ConfigError('invalid configuration: OAUTH_PRIVATE_KEY: needs an https:// PUBLIC_URL (the OAuth client id is served under it)')
+  }
   return {
     port: values.PORT,
     host: values.HOST,
@@ -209,6 +237,8 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
     auditRetentionDays: values.AUDIT_RETENTION_DAYS,
     metricsToken: values.METRICS_TOKEN,
     consoleOrigins: values.CONSOLE_ORIGINS,
+    oauthPrivateKey: values.OAUTH_PRIVATE_KEY,
+    consoleSessionTtlHours: values.CONSOLE_SESSION_TTL_HOURS,
     identity: {
       publicUrl: values.PUBLIC_URL?.replace(/\/+$/, ''),
       serviceDid: values.SERVICE_DID,
@@ -238,6 +268,37 @@ function parseOrigin(entry: string): string | undefined {
   // URL drops an empty query or fragment (`https://a.example?`); the entry still had one.
   if (/[?#]/.test(entry)) return undefined
   return url.origin
+}
+
+const privateJwkRule = 'OAUTH_PRIVATE_KEY must be an ES256 private key as a JWK (kty EC, crv P-256, with d)'
+
+/**
+ * The OAuth client's private key, or why it cannot be one. The messages never quote the
+ * value: it is a secret, and a config error is printed.
+ */
+function parsePrivateJwk(value: string): Record<string, unknown> | string {
+  let jwk: unknown
+  try {
+    jwk = JSON.parse(value)
+  } catch {
+    return 'OAUTH_PRIVATE_KEY must be JSON (a JWK)'
+  }
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) return privateJwkRule
+  const fields = jwk as Record<string, unknown>
+  if (fields.kty !== 'EC' || fields.crv !== 'P-256' || typeof fields.d !== 'string') return privateJwkRule
+  if (fields.alg !== undefined && fields.alg !== 'ES256') return privateJwkRule
+  try {
+    // d, x and y must make one key pair: the public key served in the JWKS must be the one
+    // whose private half signs.
+    createPrivateKey({ key: fields as JsonWebKey, format: 'jwk' })
+    const ecdh = createECDH('prime256v1')
+    ecdh.setPrivateKey(Buffer.from(fields.d, 'base64url'))
+    const point = ecdh.getPublicKey()
+    if (point.subarray(1, 33).toString('base64url') !== fields.x || point.subarray(33).toString('base64url') !== fields.y) return privateJwkRule
+  } catch {
+    return privateJwkRule
+  }
+  return fields
 }
 
 const trustProxyNames = new Set(['loopback', 'linklocal', 'uniquelocal'])

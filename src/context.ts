@@ -13,6 +13,7 @@ import { ServiceIdentity } from './identity/service-identity.js'
 import { AbuseLimits } from './limits/limits.js'
 import type { Logger } from './logger.js'
 import { ServiceMetrics } from './metrics/service-metrics.js'
+import { OAuthSignIn } from './oauth/sign-in.js'
 import { ApiKeyService } from './services/api-key-service.js'
 import { SessionService } from './services/session-service.js'
 
@@ -39,6 +40,8 @@ export class AppContext {
   readonly limits: AbuseLimits
   readonly audit: AuditTrail
   readonly metrics: ServiceMetrics
+  /** The console's atproto OAuth sign-in (its mode, its client, its stored flows). */
+  readonly signIn: OAuthSignIn
   /**
    * The verifier every method uses (through authenticatedMethod): a key, a cookie or service
    * auth, failures rate-limited per address; every outcome counted in the metrics, every
@@ -84,6 +87,7 @@ export class AppContext {
     })
     this.apiKeys = new ApiKeyService(database.db, this.authVerifier, cfg.maxLiveKeysPerAccount)
     this.sessions = new SessionService(database.db, this.authVerifier)
+    this.signIn = new OAuthSignIn({ cfg, identity: this.identity, database, logger, now: this.now })
   }
 
   /** Opens (and migrates) the configured database. */
@@ -106,18 +110,20 @@ export class AppContext {
   /**
    * A server's background work: hearing other instances' revocations (until then nothing
    * is cached on Postgres), writing `lastUsedAt` and aggregated auth failures, sweeping
-   * replayed jtis and the audit trail. A CLI command never starts it.
+   * replayed jtis, the audit trail and expired OAuth flows. A CLI command never starts it.
    */
   async startBackgroundWork(): Promise<void> {
     await this.invalidationListener?.start()
     this.authVerifier.start()
     this.audit.start()
+    this.signIn.start()
   }
 
   /** Stops listening, writes pending `lastUsedAt` updates and audit rows, closes the database. Idempotent. */
   destroy(): Promise<void> {
     this.destroyed ??= (async () => {
       await this.invalidationListener?.stop()
+      this.signIn.close()
       await this.authVerifier.close()
       await this.audit.close()
       await this.database.close()

@@ -17,6 +17,8 @@ import { securityHeaders } from './http/security-headers.js'
 import { metricsRoute } from './metrics/metrics-route.js'
 import { requestMetrics } from './metrics/request-metrics.js'
 import { createServer as createXrpcServer } from './lexicon/index.js'
+import { oauthRoutes } from './oauth/oauth-routes.js'
+import type { SignInMode } from './oauth/sign-in-mode.js'
 import type { Logger } from './logger.js'
 
 export type ServerOptions = AppContextOptions & {
@@ -72,8 +74,9 @@ export class AccountServer {
         version: this.ctx.cfg.version,
         serviceDid: this.ctx.identity.did,
         publicUrl: this.ctx.identity.publicUrl,
+        signIn: this.ctx.signIn.mode.kind,
       },
-      `cocore-account listening on ${url} using ${describeDatabase(this.ctx.cfg)}`,
+      `cocore-account listening on ${url} using ${describeDatabase(this.ctx.cfg)}; ${describeSignIn(this.ctx.signIn.mode)}`,
     )
     return address
   }
@@ -92,6 +95,17 @@ export class AccountServer {
       clearTimeout(forceClose)
     }
     await this.ctx.destroy()
+  }
+}
+
+function describeSignIn(mode: SignInMode): string {
+  switch (mode.kind) {
+    case 'confidential':
+      return 'console sign-in with atproto OAuth (confidential client)'
+    case 'loopback':
+      return 'console sign-in with atproto OAuth (loopback development client)'
+    case 'off':
+      return `console sign-in is off: ${mode.reason}`
   }
 }
 
@@ -125,6 +139,7 @@ function buildApp(ctx: AppContext, opts: ServerOptions): express.Express {
   app.get('/metrics', metricsRoute(ctx.metrics, { token: ctx.cfg.metricsToken, host: ctx.cfg.host }))
   app.get('/xrpc/_health', healthRoute(ctx))
   app.get('/.well-known/did.json', didDocumentRoute(ctx.identity))
+  app.use(oauthRoutes(ctx))
   app.use(consoleRoutes(ctx.identity))
   app.use(xrpc.xrpc.router)
   app.use(notFound)

@@ -71,7 +71,7 @@ const rejected: Scenario[] = [
     headers: async () => {
       const did = server.newDid()
       const cookie = await server.sessionCookie(did)
-      await server.ctx.sessions.revokeAll(did, server.clock.now())
+      await server.ctx.sessions.revokeAll(did, { kind: 'cli' }, server.clock.now())
       return { cookie }
     },
   },

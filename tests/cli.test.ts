@@ -4,6 +4,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { displayPrefix } from '../src/auth/credentials.js'
+import { openDatabase } from '../src/db/database.js'
+import { createLogger } from '../src/logger.js'
 import { runCli, spawnCli, startServeProcess, type ServeProcess } from './_util/cli.js'
 import { databaseUrl } from './_util/test-server.js'
 
@@ -87,6 +89,33 @@ describe('cocore-account sessions', () => {
     const session = json((await runCli(['sessions', 'create', '--did', did()], env)).stdout)
     expect(Math.round((Date.parse(session.expiresAt) - Date.now()) / 3_600_000)).toBe(168)
   })
+
+  it('defaults to CONSOLE_SESSION_TTL_HOURS when it is set, and --ttl-hours still wins', async () => {
+    const hoursLeft = (session: { expiresAt: string }) => Math.round((Date.parse(session.expiresAt) - Date.now()) / 3_600_000)
+    const withTtl = { ...env, CONSOLE_SESSION_TTL_HOURS: '5' }
+    expect(hoursLeft(json((await runCli(['sessions', 'create', '--did', did()], withTtl)).stdout))).toBe(5)
+    expect(hoursLeft(json((await runCli(['sessions', 'create', '--did', did(), '--ttl-hours', '3'], withTtl)).stdout))).toBe(3)
+  })
+
+  it('records session.created and session.ended in the audit trail, with the CLI as the actor', async () => {
+    const owner = did()
+    json((await runCli(['sessions', 'create', '--did', owner], env)).stdout)
+    json((await runCli(['sessions', 'create', '--did', owner], env)).stdout)
+    expect(json((await runCli(['sessions', 'revoke', '--did', owner], env)).stdout)).toEqual({ revoked: 2 })
+
+    // Read once the commands have exited: the embedded database takes one process at a time.
+    const database = await openDatabase({ databaseUrl, dataDir, logger: createLogger('warn') })
+    try {
+      const sessionIds = (await database.db.selectFrom('session').select('id').where('did', '=', owner).execute()).map((row) => row.id).sort()
+      const rows = await database.db.selectFrom('audit_event').selectAll().where('did', '=', owner).orderBy('id').execute()
+      expect(rows.map((row) => row.event)).toEqual(['session.created', 'session.created', 'session.ended', 'session.ended'])
+      for (const row of rows) expect(row).toMatchObject({ credential_kind: 'cli', actor_did: null, credential_id: null, key_id: null, client_ip: null })
+      expect(rows.slice(0, 2).map((row) => row.session_id).sort()).toEqual(sessionIds)
+      expect(rows.slice(2).map((row) => row.session_id).sort()).toEqual(sessionIds)
+    } finally {
+      await database.close()
+    }
+  })
 })
 
 describe('cocore-account migrate', () => {
@@ -117,6 +146,9 @@ describe('bad input', () => {
     ['no command at all', [], {}, /missing command/],
     ['a PUBLIC_URL that is not a URL', ['migrate'], { PUBLIC_URL: 'account.cocore.dev' }, /PUBLIC_URL/],
     ['a SERVICE_DID that is not a DID', ['migrate'], { SERVICE_DID: 'cocore' }, /SERVICE_DID/],
+    ['a CONSOLE_SESSION_TTL_HOURS of 0', ['migrate'], { CONSOLE_SESSION_TTL_HOURS: '0' }, /CONSOLE_SESSION_TTL_HOURS/],
+    ['a CONSOLE_SESSION_TTL_HOURS over a year', ['migrate'], { CONSOLE_SESSION_TTL_HOURS: '8761' }, /CONSOLE_SESSION_TTL_HOURS/],
+    ['a CONSOLE_SESSION_TTL_HOURS that is not whole hours', ['sessions', 'create', '--did', 'did:plc:abc'], { CONSOLE_SESSION_TTL_HOURS: '1.5' }, /CONSOLE_SESSION_TTL_HOURS/],
   ])('exits 2 with one line naming %s', async (_case, args, extraEnv, named) => {
     const result = await runCli(args, { ...env, ...extraEnv })
     expect(result.status).toBe(2)

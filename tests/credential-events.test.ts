@@ -53,7 +53,7 @@ describe.runIf(onPostgres)('the invalidations sent', () => {
     const did = server.newDid()
     await server.sessionCookie(did)
     const [session] = await server.ctx.db.selectFrom('session').select('id').where('did', '=', did).execute()
-    await server.ctx.sessions.revokeAll(did, new Date())
+    await server.ctx.sessions.revokeAll(did, cliActor, new Date())
     expect(await heard(`session:${session?.id}`)).toBe(true)
   })
 })

@@ -104,17 +104,17 @@ async function makeFixtures(target: TestServer, pdsAccount: Fixtures['pdsAccount
     new Date(now.getTime() - 120_000),
   )
   const otherAccountKey = await target.createKey(other, { name: 'other account' })
-  const endedSession = await target.ctx.sessions.create(ended, 1, now)
-  await target.ctx.sessions.revokeAll(ended, now)
+  const endedSession = await target.ctx.sessions.create({ did: ended, ttlHours: 1, createdBy: cliActor }, now)
+  await target.ctx.sessions.revokeAll(ended, cliActor, now)
   const secrets: Fixtures['secrets'] = {
     ownerKey: ownerKey.secret,
-    ownerSession: (await target.ctx.sessions.create(owner, 1, now)).token,
+    ownerSession: (await target.ctx.sessions.create({ did: owner, ttlHours: 1, createdBy: cliActor }, now)).token,
     revokedKey: revokedKey.secret,
     expiredKey: expiredKey.secret,
     otherAccountKey: otherAccountKey.secret,
-    otherAccountSession: (await target.ctx.sessions.create(other, 1, now)).token,
+    otherAccountSession: (await target.ctx.sessions.create({ did: other, ttlHours: 1, createdBy: cliActor }, now)).token,
     endedSession: endedSession.token,
-    expiredSession: (await target.ctx.sessions.create(owner, -1, now)).token,
+    expiredSession: (await target.ctx.sessions.create({ did: owner, ttlHours: -1, createdBy: cliActor }, now)).token,
   }
   for (const [role, secret] of Object.entries(secrets)) known.add(role, secret)
   return {

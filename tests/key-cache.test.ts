@@ -61,7 +61,7 @@ describe('the key cache', () => {
     const sessionClient = server.client({ cookie: await server.sessionCookie(did) })
     await sessionClient.getSession()
 
-    await server.ctx.sessions.revokeAll(did, server.clock.now())
+    await server.ctx.sessions.revokeAll(did, cliActor, server.clock.now())
 
     expect(await xrpcFailure(sessionClient.getSession())).toMatchObject({ status: 401 })
   })

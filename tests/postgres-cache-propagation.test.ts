@@ -62,7 +62,7 @@ describe.runIf(onPostgres)('revocation across instances', () => {
     const did = a.newDid()
     const cookie = await a.sessionCookie(did)
     expect((await b.get('/xrpc/dev.cocore.account.getSession', { cookie })).status).toBe(200)
-    await a.ctx.sessions.revokeAll(did, new Date())
+    await a.ctx.sessions.revokeAll(did, { kind: 'cli' }, new Date())
     await waitFor(async () => (await b.get('/xrpc/dev.cocore.account.getSession', { cookie })).status === 401)
   })
 

@@ -6,17 +6,24 @@ import type { AuditCredentialKind, DatabaseSchema, NewAuditEvent } from '../db/s
 import type { Logger } from '../logger.js'
 
 type KeyEventName = 'key.created' | 'key.revoked' | 'key.deleted'
+type SessionEventName = 'session.created' | 'session.ended'
 
 /** The audit row of a change to one key; written in the change's own transaction. */
 export function keyAuditEvent(event: KeyEventName, did: string, keyId: string, actor: Actor, at: Date): NewAuditEvent {
+  return { at, event, did, ...actorColumns(actor), key_id: keyId }
+}
+
+/** The audit row of a console session begun or ended; written in the change's own transaction. */
+export function sessionAuditEvent(event: SessionEventName, did: string, sessionId: string, actor: Actor, at: Date): NewAuditEvent {
+  return { at, event, did, ...actorColumns(actor), session_id: sessionId }
+}
+
+/** Who acted, and from where: the same columns for every change. */
+function actorColumns(actor: Actor) {
   return {
-    at,
-    event,
-    did,
     actor_did: actor.did ?? null,
     credential_kind: actor.kind,
     credential_id: actor.id ?? null,
-    key_id: keyId,
     client_ip: actor.origin?.ip ?? null,
     user_agent: actor.origin?.userAgent ?? null,
   }
@@ -46,8 +53,8 @@ const maxFailureBuckets = 10_000
  * The audit trail's background half: failed authentications, aggregated in memory per
  * client address (grouped as the limits count it: an IPv6 client by its /64) and credential
  * kind and written as one row per group every flush period (a flood of guesses must not
- * become a flood of inserts), and the retention sweep. Key events are written by
- * ApiKeyService inside the change's transaction.
+ * become a flood of inserts), and the retention sweep. Key and session events are written by
+ * ApiKeyService and SessionService inside the change's transaction.
  *
  * The user agent is the client's to choose, so it is not part of the group (a client
  * sending a new one with each guess would otherwise get a row per guess): a group keeps the
@@ -71,7 +78,7 @@ export class AuditTrail {
     this.logger = logger.child({ subsystem: 'audit' })
   }
 
-  /** Starts the periodic flush and sweep (servers only; the CLI writes key events alone). */
+  /** Starts the periodic flush and sweep (servers only; the CLI writes key and session events alone). */
   start(): void {
     if (this.timers.length > 0) return
     const flush = setInterval(() => {

@@ -20,7 +20,8 @@ import { looksLikeJwt, type ServiceAuthVerifier } from './service-auth.js'
  */
 export type Credentials =
   | { type: 'apiKey'; did: string; keyId: string; prefix: string }
-  | { type: 'session'; did: string; sessionId: string }
+  /** `handle`: the account's handle at sign-in, for a console session that has one. */
+  | { type: 'session'; did: string; sessionId: string; handle?: string }
   | { type: 'serviceAuth'; did: string }
 
 export type AccountAuth = { credentials: Credentials }
@@ -37,7 +38,7 @@ export type ServiceAuthCall = { method: () => string; clientAddress: () => strin
 
 /** What verification needs to know of a key; cached, so kept small. */
 type KnownKey = { id: string; did: string; prefix: string; expiresAt: Date | null; revokedAt: Date | null; lastUsedAt: Date | null }
-type KnownSession = { id: string; did: string; expiresAt: Date; revokedAt: Date | null }
+type KnownSession = { id: string; did: string; handle: string | null; expiresAt: Date; revokedAt: Date | null }
 
 export type AuthVerifierOptions = {
   logger: Logger
@@ -172,7 +173,7 @@ export class AuthVerifier {
     // An ended session reads as an unknown one.
     if (!session || state === 'revoked') throw authRequired('Unknown session')
     if (state === 'expired') throw authRequired('This session has expired; sign in again')
-    return { type: 'session', did: session.did, sessionId: session.id }
+    return { type: 'session', did: session.did, sessionId: session.id, ...(session.handle !== null && { handle: session.handle }) }
   }
 
   private findKey(keyHash: Buffer): Promise<KnownKey | undefined> {
@@ -194,7 +195,7 @@ export class AuthVerifier {
   private findSession(tokenHash: Buffer): Promise<KnownSession | undefined> {
     return readThrough(this.sessionCache, tokenHash, async () => {
       const row = await findSessionByHash(this.db, tokenHash)
-      return row && { id: row.id, did: row.did, expiresAt: row.expires_at, revokedAt: row.revoked_at }
+      return row && { id: row.id, did: row.did, handle: row.handle, expiresAt: row.expires_at, revokedAt: row.revoked_at }
     })
   }
 }
@@ -226,7 +227,8 @@ export function presentedCredentialKind(headers: { authorization?: string; cooki
   return readSessionCookie(headers.cookie) !== undefined ? 'session' : 'none'
 }
 
-function readSessionCookie(header: string | undefined): string | undefined {
+/** The `cocore_session` cookie's value, if the header carries one. */
+export function readSessionCookie(header: string | undefined): string | undefined {
   if (!header) return undefined
   try {
     return parseCookie(header)[sessionCookieName]

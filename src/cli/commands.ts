@@ -50,7 +50,6 @@ export type Command = {
   parse(values: Values): Run
 }
 
-const defaultSessionTtlHours = 168
 const maxSessionTtlHours = 24 * 366
 const didOption = { did: { type: 'string' } } as const
 
@@ -114,7 +113,14 @@ export const commands: Record<string, Command> = {
     parse(values) {
       const did = requireDid(values)
       const ttlHours = parseTtlHours(optionalString(values, 'ttl-hours'))
-      return withDatabase((ctx) => ctx.sessions.create(did, ttlHours, ctx.now()))
+      return withDatabase(async (ctx) => {
+        const session = await ctx.sessions.create(
+          // Unset, a session lives as long as one from the console's sign-in.
+          { did, ttlHours: ttlHours ?? ctx.cfg.consoleSessionTtlHours, createdBy: cliActor },
+          ctx.now(),
+        )
+        return { token: session.token, cookie: session.cookie, expiresAt: session.expiresAt }
+      })
     },
   },
   'lexicons publish': {
@@ -147,7 +153,7 @@ export const commands: Record<string, Command> = {
     options: didOption,
     parse(values) {
       const did = requireDid(values)
-      return withDatabase(async (ctx) => ({ revoked: await ctx.sessions.revokeAll(did, ctx.now()) }))
+      return withDatabase(async (ctx) => ({ revoked: await ctx.sessions.revokeAll(did, cliActor, ctx.now()) }))
     },
   },
 }
@@ -179,8 +185,9 @@ function optionalString(values: Values, option: string): string | undefined {
   return typeof value === 'string' ? value : undefined
 }
 
-function parseTtlHours(value: string | undefined): number {
-  if (value === undefined) return defaultSessionTtlHours
+/** The flag's hours (fractions allowed, as they always were); undefined when not given. */
+function parseTtlHours(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
   const hours = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : Number.NaN
   if (!(hours > 0 && hours <= maxSessionTtlHours)) {
     throw new UsageError(`--ttl-hours must be a number of hours above 0 and at most ${maxSessionTtlHours}`)

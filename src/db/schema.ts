@@ -12,8 +12,11 @@ type Timestamp = ColumnType<Date, Date, Date>
 export type CredentialKind = 'apiKey' | 'session' | 'serviceAuth'
 /** The credentials of ours, a row of `api_key` or `session`: revocable, cached, invalidated. */
 export type StoredCredentialKind = Exclude<CredentialKind, 'serviceAuth'>
-/** Who acts on keys: a verified credential, or the operator's CLI. */
-export type ActorKind = CredentialKind | 'cli'
+/**
+ * Who acts on keys and sessions: a verified credential, the operator's CLI, or a person
+ * signing in through atproto OAuth (who holds no credential of ours yet).
+ */
+export type ActorKind = CredentialKind | 'cli' | 'oauth'
 /** What an audit row names: the actor, or `none` for a request that sent no credential at all. */
 export type AuditCredentialKind = ActorKind | 'none'
 
@@ -42,6 +45,8 @@ export interface SessionTable {
   created_at: Timestamp
   expires_at: Timestamp
   revoked_at: Timestamp | null
+  /** The account's handle when the session began (from the console's sign-in); null when not known. */
+  handle: string | null
 }
 
 /** A service-auth token's jti, kept until the token expires (replay protection). */
@@ -51,8 +56,28 @@ export interface ServiceAuthJtiTable {
   expires_at: Timestamp
 }
 
+/**
+ * A record of the atproto OAuth client's (src/oauth/oauth-stores.ts): a pending
+ * authorization flow in `oauth_state` (keyed by its `state`), a token set in `oauth_session`
+ * (keyed by the account's DID). `data` is the library's JSON, DPoP private key included.
+ */
+export interface OAuthRecordTable {
+  key: string
+  data: string
+  expires_at: Timestamp
+}
+
+/** The two tables of OAuthRecordTable's shape. */
+export type OAuthRecordTableName = 'oauth_state' | 'oauth_session'
+
 /** What an audit row records. */
-export type AuditEventName = 'key.created' | 'key.revoked' | 'key.deleted' | 'auth.failed'
+export type AuditEventName =
+  | 'key.created'
+  | 'key.revoked'
+  | 'key.deleted'
+  | 'session.created'
+  | 'session.ended'
+  | 'auth.failed'
 
 /**
  * The append-only audit trail (no UPDATE, no TRUNCATE: see its migration). Never the
@@ -72,6 +97,8 @@ export interface AuditEventTable {
   credential_id: string | null
   /** The key created, revoked or deleted. */
   key_id: string | null
+  /** The console session created or ended (`credential_id` names the one that acted, if any). */
+  session_id: string | null
   client_ip: string | null
   user_agent: string | null
   /** Failures this row aggregates (1 for a key event). */
@@ -85,6 +112,8 @@ export interface DatabaseSchema {
   session: SessionTable
   service_auth_jti: ServiceAuthJtiTable
   audit_event: AuditEventTable
+  oauth_state: OAuthRecordTable
+  oauth_session: OAuthRecordTable
 }
 
 export type ApiKeyRow = Selectable<ApiKeyTable>

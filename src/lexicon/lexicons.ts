@@ -334,6 +334,12 @@ export const schemaDict = {
                 description:
                   'The displayable prefix of the API key, when authType is apiKey.',
               },
+              handle: {
+                type: 'string',
+                format: 'handle',
+                description:
+                  "The account's handle when it signed in, for a console session begun by signing in (authType session). Shown to the person; the DID is what identifies the account.",
+              },
             },
           },
         },

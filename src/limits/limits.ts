@@ -52,6 +52,14 @@ export class AbuseLimits {
     if (status && status.remaining === 0) throw tooManyFailures({ ...status, limited: true })
   }
 
+  /**
+   * Counts a failed authentication that happens outside the verifier (a console sign-in
+   * that fails); the address's next attempt sees it through checkAuthFailureLimit.
+   */
+  countAuthFailure(clientAddress: string): void {
+    this.authFailures?.hit(clientAddress)
+  }
+
   /** Counts a createApiKey of `did`; throws 429 RateLimitExceeded over the limit. */
   countCreate(did: string, res: MethodAuthContext['res']): void {
     if (!this.creates) return

@@ -67,8 +67,8 @@ export async function startTestServer(env: ConfigEnv = {}) {
     },
     /** The stored row of a key, hash included, straight from the database. */
     keyRow: (id: string) => ctx.db.selectFrom('api_key').selectAll().where('id', '=', id).executeTakeFirst(),
-    /** A console session cookie header value for `did`. */
-    sessionCookie: async (did: string, ttlHours = 1) => (await ctx.sessions.create(did, ttlHours, clock.now())).cookie,
+    /** A console session cookie header value for `did` (begun as the CLI does). */
+    sessionCookie: async (did: string, ttlHours = 1) => (await ctx.sessions.create({ did, ttlHours, createdBy: { kind: 'cli' } }, clock.now())).cookie,
     /** The real atproto client with our lexicons; it validates every response too. */
     client,
     /** Raw HTTP, for what the typed client cannot send. */
@@ -114,7 +114,7 @@ export class AccountClient {
 
   async getSession() {
     const res = await this.xrpc.call('dev.cocore.account.getSession')
-    return res.data as { did: string; authType: string; keyId?: string; prefix?: string }
+    return res.data as { did: string; authType: string; keyId?: string; prefix?: string; handle?: string }
   }
 
   async deleteApiKey(id: string): Promise<boolean> {

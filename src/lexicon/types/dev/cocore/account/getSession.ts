@@ -26,6 +26,8 @@ export interface OutputSchema {
   keyId?: string
   /** The displayable prefix of the API key, when authType is apiKey. */
   prefix?: string
+  /** The account's handle when it signed in, for a console session begun by signing in (authType session). Shown to the person; the DID is what identifies the account. */
+  handle?: string
 }
 
 export type HandlerInput = void
