@@ -60,7 +60,11 @@ function cspRefusals(page: Page, serviceUrl: string): string[] {
 }
 
 const keysTable = (page: Page) => page.getByRole('table', { name: 'Your API keys' })
-const keyRow = (page: Page, name: string) => keysTable(page).getByRole('row').filter({ has: page.getByRole('cell', { name, exact: true }) })
+/** The key's row: its name is the row's header cell (or a plain cell). */
+const keyRow = (page: Page, name: string) =>
+  keysTable(page)
+    .getByRole('row')
+    .filter({ has: page.getByRole('rowheader', { name, exact: true }).or(page.getByRole('cell', { name, exact: true })) })
 const statusOf = (page: Page, name: string, status: 'Active' | 'Revoked' | 'Expired') => keyRow(page, name).getByRole('cell', { name: status, exact: true })
 const newSecretBox = (page: Page) => page.getByRole('textbox', { name: 'New API key secret' })
 
