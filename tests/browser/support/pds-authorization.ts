@@ -22,5 +22,9 @@ export async function approveOnPds(
   }
   await authorize.click()
   // Not a /callback/ pattern: the PDS's own URL carries `%2Fcallback` inside client_id.
-  await page.waitForURL(returnedTo)
+  await page.waitForURL(returnedTo).catch(async (error: Error) => {
+    // Stuck on an error page (ours or the PDS's): say what it says.
+    const text = (await page.locator('body').innerText().catch(() => '')).replace(/\s+/g, ' ').slice(0, 400)
+    throw new Error(`not back on our page after approving: at ${page.url()} showing "${text}"`, { cause: error })
+  })
 }
