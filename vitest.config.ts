@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
-    // The end-to-end suite is its own package (npm --prefix tests/integration test).
-    exclude: ['tests/integration/**', '**/node_modules/**'],
+    // The end-to-end and browser suites are packages of their own (tests/integration, tests/browser).
+    exclude: ['tests/integration/**', 'tests/browser/**', '**/node_modules/**'],
     // On Postgres (DATABASE_URL set), a database for each test file, copied from a template
     // migrated once per run; both dropped at the end (tests/_util/postgres-databases.ts).
     globalSetup: ['tests/_util/postgres-template.ts'],
