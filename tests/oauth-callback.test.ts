@@ -55,16 +55,26 @@ async function expectRefusal(res: Response, status = 400) {
 const sessionCount = (server: TestServer, did: string) =>
   server.ctx.db.selectFrom('session').select('id').where('did', '=', did).execute().then((rows) => rows.length)
 
-describe('GET /oauth/callback', () => {
-  let server: TestServer
-  let authorizationServer: AuthorizationServer
+/** A server in loopback sign-in mode whose did:plc resolve through the fake authorization server. */
+function serverWithAuthorizationServer(): { server: TestServer; authorizationServer: AuthorizationServer } {
+  const parts = {} as { server: TestServer; authorizationServer: AuthorizationServer }
   beforeAll(async () => {
-    authorizationServer = await startFakeAuthorizationServer()
-    server = await startTestServer({ PLC_URL: authorizationServer.url })
+    parts.authorizationServer = await startFakeAuthorizationServer()
+    parts.server = await startTestServer({ PLC_URL: parts.authorizationServer.url })
   })
   afterAll(async () => {
-    await server.close()
-    await authorizationServer.close()
+    await parts.server.close()
+    await parts.authorizationServer.close()
+  })
+  return parts
+}
+
+describe('GET /oauth/callback', () => {
+  const setup = serverWithAuthorizationServer()
+  let server: TestServer
+  let authorizationServer: AuthorizationServer
+  beforeAll(() => {
+    ;({ server, authorizationServer } = setup)
   })
 
   it('signs the account in: a session cookie for its DID, the OAuth tokens revoked, a 303 to / only', async () => {
@@ -196,15 +206,11 @@ describe('GET /oauth/callback', () => {
 })
 
 describe('POST /oauth/logout', () => {
+  const setup = serverWithAuthorizationServer()
   let server: TestServer
   let authorizationServer: AuthorizationServer
-  beforeAll(async () => {
-    authorizationServer = await startFakeAuthorizationServer()
-    server = await startTestServer({ PLC_URL: authorizationServer.url })
-  })
-  afterAll(async () => {
-    await server.close()
-    await authorizationServer.close()
+  beforeAll(() => {
+    ;({ server, authorizationServer } = setup)
   })
 
   it('ends the session, clears the cookie and goes back to /', async () => {
