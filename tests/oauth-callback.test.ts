@@ -205,6 +205,35 @@ describe('GET /oauth/callback', () => {
   })
 })
 
+describe('the handle of a loopback sign-in (a local PDS, whose handles no DNS knows)', () => {
+  /** Signs in through a PDS whose DID document claims `alice.test`; returns the DID and getSession's answer. */
+  async function signIn(pds: { handleResolvesTo?: string } = {}) {
+    const authorizationServer = await startFakeAuthorizationServer({ handle: 'alice.test', ...pds })
+    const server = await startTestServer({ PLC_URL: authorizationServer.url })
+    try {
+      const jar: Jar = new Map()
+      expect((await callback(server, authorizationServer.approve(await beginSignIn(server, authorizationServer, jar)), jar)).status).toBe(303)
+      const who = await getSession(server, jar.get('cocore_session'))
+      expect(who.status).toBe(200)
+      return { did: authorizationServer.did, session: (await who.json()) as { did: string; handle?: string } }
+    } finally {
+      await server.close()
+      await authorizationServer.close()
+    }
+  }
+
+  it('keeps the handle the account’s own PDS resolves back to its DID', async () => {
+    const { did, session } = await signIn()
+    expect(session).toMatchObject({ did, handle: 'alice.test', authType: 'session' })
+  })
+
+  it('keeps no handle when the PDS resolves it to another account', async () => {
+    const { did, session } = await signIn({ handleResolvesTo: 'did:plc:bbbbbbbbbbbbbbbbbbbbbbbb' })
+    expect(session).toMatchObject({ did, authType: 'session' })
+    expect(session.handle).toBeUndefined()
+  })
+})
+
 describe('POST /oauth/logout', () => {
   const setup = serverWithAuthorizationServer()
   let server: TestServer

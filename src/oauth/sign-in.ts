@@ -6,6 +6,7 @@ import type { ServiceIdentity } from '../identity/service-identity.js'
 import type { Logger } from '../logger.js'
 import { clientSigningKey, confidentialClientMetadata, loopbackClientMetadata } from './client-metadata.js'
 import { hashNonce } from './nonce-cookie.js'
+import { pdsConfirmedHandle } from './pds-confirmed-handle.js'
 import { databaseSessionStore, databaseStateStore, dropState, peekAppState, sweepExpiredOAuthRecords } from './oauth-stores.js'
 import { databaseRequestLock } from './request-lock.js'
 import { isUnreachable, SignInFailure } from './sign-in-failure.js'
@@ -152,11 +153,23 @@ export class OAuthSignIn {
     return new SignInFailure(400, 'Your account’s server did not confirm the sign-in. Please sign in again.', { cause: err })
   }
 
-  /** The handle the DID document claims, only when it resolves back to the DID. */
+  /**
+   * The handle the DID document claims, only when it resolves back to the DID: through
+   * DNS or the handle's own https well-known (the library's two-way check). In loopback
+   * mode only, a handle that does not resolve that way (a local PDS's `alice.test`) is
+   * taken when the account's own PDS resolves it to the DID. Never in confidential mode: a
+   * PDS can claim any handle for its accounts, which is acceptable for local development
+   * and not for a service that shows people who they are.
+   */
   private async verifiedHandle(client: NodeOAuthClient, did: string): Promise<string | undefined> {
+    const signal = AbortSignal.timeout(outboundTimeoutMs)
     try {
-      const { handle } = await client.identityResolver.resolve(did, { signal: AbortSignal.timeout(outboundTimeoutMs) })
-      return handle === invalidHandle ? undefined : handle
+      const { handle, didDoc } = await client.identityResolver.resolve(did, { signal })
+      if (handle !== invalidHandle) return handle
+      if (this.mode.kind !== 'loopback') return undefined
+      const confirmed = await pdsConfirmedHandle(didDoc, { signal })
+      if (confirmed === undefined) this.logger.info({ did }, 'no handle of a signed-in account was confirmed by its PDS')
+      return confirmed
     } catch (err) {
       this.logger.info({ did, failure: describe(err) }, 'could not verify the handle of a signed-in account')
       return undefined

@@ -10,8 +10,12 @@ const base32 = 'abcdefghijklmnopqrstuvwxyz234567'
  * page: `approve(state)` plays the person who approved, and returns the callback's query.
  * (The real thing, in a browser, is the browser test's; this keeps the server's side of the
  * flow fast to test.)
+ *
+ * With `handle`, the account's DID document claims it, and the PDS's
+ * `com.atproto.identity.resolveHandle` answers it with the account's DID, or with
+ * `handleResolvesTo` when given (a PDS that names another account).
  */
-export async function startFakeAuthorizationServer() {
+export async function startFakeAuthorizationServer(opts: { handle?: string; handleResolvesTo?: string } = {}) {
   const did = `did:plc:${Array.from({ length: 24 }, () => base32[Math.floor(Math.random() * 32)]).join('')}`
   /** The authorization requests pushed (PAR), by request_uri. */
   const pushed = new Map<string, URLSearchParams>()
@@ -62,6 +66,9 @@ export async function startFakeAuthorizationServer() {
         tokensIssued++
         return send(200, { access_token: `access-${tokensIssued}`, token_type: 'DPoP', sub: did, scope: 'atproto', expires_in: 3600 })
       }
+      case '/xrpc/com.atproto.identity.resolveHandle':
+        if (!opts.handle || url.searchParams.get('handle') !== opts.handle) return send(400, { error: 'InvalidRequest', message: 'Unable to resolve handle' })
+        return send(200, { did: opts.handleResolvesTo ?? did })
       case '/oauth/revoke':
         revoked.push(form.get('token') ?? '')
         return send(200, {})
@@ -70,7 +77,7 @@ export async function startFakeAuthorizationServer() {
         return send(200, {
           '@context': ['https://www.w3.org/ns/did/v1'],
           id: did,
-          alsoKnownAs: [],
+          alsoKnownAs: opts.handle ? [`at://${opts.handle}`] : [],
           service: [{ id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: origin }],
         })
       default:

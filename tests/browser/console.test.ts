@@ -127,12 +127,16 @@ describe('the console', () => {
 
     await signIn(page, service.url)
     await page.getByRole('heading', { name: 'Signed in' }).waitFor()
-    // The DID, not the handle: a handle is shown only when it resolves back to the DID,
-    // and dev-env's alice.test does not resolve (no DNS).
+    // The handle and the DID: alice.test resolves through no DNS, but in loopback mode the
+    // account's own PDS may confirm it.
     await page.getByText(aliceDid).waitFor()
+    await page.getByText(alice.handle, { exact: true }).waitFor()
     const cookie = await sessionCookieIn(context, service.url)
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' })
-    expect(await getSession(service.url, { sessionCookie: cookie!.value })).toMatchObject({ status: 200, body: { did: aliceDid, authType: 'session' } })
+    expect(await getSession(service.url, { sessionCookie: cookie!.value })).toMatchObject({
+      status: 200,
+      body: { did: aliceDid, handle: alice.handle, authType: 'session' },
+    })
 
     // A new secret, shown once in a read-only field, works as a bearer key at once.
     const secret = await createKey(page, 'laptop')
