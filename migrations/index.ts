@@ -5,6 +5,7 @@ import * as auditTrail from './20261125T020000-audit-trail.js'
 import * as auditDeleteBySweepOnly from './20261202T000000-audit-delete-by-sweep-only.js'
 import * as consoleSessions from './20261203T000000-console-sessions.js'
 import * as oauthStateAndSessions from './20261203T010000-oauth-state-and-sessions.js'
+import * as auditKeyUpdated from './20261203T020000-audit-key-updated.js'
 
 /**
  * Every migration, by name, in the order they run. Listed explicitly (no directory glob)
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '20261202T000000-audit-delete-by-sweep-only': auditDeleteBySweepOnly,
   '20261203T000000-console-sessions': consoleSessions,
   '20261203T010000-oauth-state-and-sessions': oauthStateAndSessions,
+  '20261203T020000-audit-key-updated': auditKeyUpdated,
 }

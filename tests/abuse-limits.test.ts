@@ -47,6 +47,8 @@ describe('every authenticated method', () => {
     listApiKeys: (headers) => server.get('/xrpc/dev.cocore.account.listApiKeys', headers),
     revokeApiKey: (headers) => server.post('dev.cocore.account.revokeApiKey', JSON.stringify({ id: someUuid }), { ...json, ...headers }),
     deleteApiKey: (headers) => server.post('dev.cocore.account.deleteApiKey', JSON.stringify({ id: someUuid }), { ...json, ...headers }),
+    updateApiKey: (headers) => server.post('dev.cocore.account.updateApiKey', JSON.stringify({ id: someUuid, name: 'k' }), { ...json, ...headers }),
+    revokeAllApiKeys: (headers) => server.post('dev.cocore.account.revokeAllApiKeys', '{}', { ...json, ...headers }),
     getSession,
   }
 

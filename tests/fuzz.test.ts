@@ -5,6 +5,7 @@ import { declaredErrorNames } from '../src/http/errors.js'
 import { startFakePlc } from './_util/fake-plc.js'
 import {
   authorizations,
+  fuzzedMethods,
   fuzzRequests,
   methodTargets,
   noQuery,
@@ -223,6 +224,8 @@ describe('fuzzing every method', () => {
       'dev.cocore.account.createApiKey': { status: 401, error: 'AuthRequired' },
       'dev.cocore.account.listApiKeys': { status: 401, error: 'AuthRequired' },
       'dev.cocore.account.revokeApiKey': { status: 401, error: 'AuthRequired' },
+      'dev.cocore.account.revokeAllApiKeys': { status: 401, error: 'AuthRequired' },
+      'dev.cocore.account.updateApiKey': { status: 401, error: 'AuthRequired' },
       'dev.cocore.account.deleteApiKey': { status: 401, error: 'AuthRequired' },
       'dev.cocore.account.getSession': { status: 401, error: 'AuthRequired' },
       'dev.cocore.account.describeService': { status: 200 },
@@ -277,7 +280,7 @@ describe('fuzzing with the default abuse limits', () => {
     extraHeaders: [],
   }
   const authenticatedTargets = fc.constantFrom(
-    ...xrpcMethods.filter((m) => m.nsid.startsWith('dev.cocore.account.') && !m.nsid.endsWith('.describeService')).map((m) => `/xrpc/${m.nsid}`),
+    ...fuzzedMethods.filter((m) => m.nsid.startsWith('dev.cocore.account.') && !m.nsid.endsWith('.describeService')).map((m) => `/xrpc/${m.nsid}`),
   )
 
   it(

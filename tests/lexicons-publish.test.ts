@@ -12,7 +12,9 @@ const ownNsids = [
   'dev.cocore.account.describeService',
   'dev.cocore.account.getSession',
   'dev.cocore.account.listApiKeys',
+  'dev.cocore.account.revokeAllApiKeys',
   'dev.cocore.account.revokeApiKey',
+  'dev.cocore.account.updateApiKey',
 ]
 
 // A fresh, empty PDS for every test.

@@ -40,6 +40,9 @@ describe('malformed requests', () => {
     ['revokeApiKey', `{"id":"${'x'.repeat(201)}"}`],
     ['deleteApiKey', '{"id":null}'],
     ['deleteApiKey', '{"id":["a"]}'],
+    ['updateApiKey', '{"id":"x"}'],
+    ['updateApiKey', '{"id":"x","name":7}'],
+    ['revokeAllApiKeys', 'null'],
   ])('answers 400 InvalidRequest to %s with input %s', async (method, body) => {
     await expectError(await server.post(`dev.cocore.account.${method}`, body, { ...auth, ...json }), 400, 'InvalidRequest')
   })
@@ -51,11 +54,13 @@ describe('malformed requests', () => {
 
   it('limits each method to a body its input could need', async () => {
     const id = JSON.stringify({ id: 'x'.repeat(2_000) })
-    for (const method of ['revokeApiKey', 'deleteApiKey']) {
+    for (const method of ['revokeApiKey', 'deleteApiKey', 'revokeAllApiKeys']) {
       await expectError(await server.post(`dev.cocore.account.${method}`, id, { ...auth, ...json }), 413, 'PayloadTooLarge')
     }
     const name = JSON.stringify({ name: 'x'.repeat(5_000) })
-    await expectError(await server.post('dev.cocore.account.createApiKey', name, { ...auth, ...json }), 413, 'PayloadTooLarge')
+    for (const method of ['createApiKey', 'updateApiKey']) {
+      await expectError(await server.post(`dev.cocore.account.${method}`, name, { ...auth, ...json }), 413, 'PayloadTooLarge')
+    }
   })
 
   it('answers 400 to a GET on a procedure', async () => {

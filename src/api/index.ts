@@ -6,13 +6,17 @@ import deleteApiKey from './dev/cocore/account/deleteApiKey.js'
 import describeService from './dev/cocore/account/describeService.js'
 import getSession from './dev/cocore/account/getSession.js'
 import listApiKeys from './dev/cocore/account/listApiKeys.js'
+import revokeAllApiKeys from './dev/cocore/account/revokeAllApiKeys.js'
 import revokeApiKey from './dev/cocore/account/revokeApiKey.js'
+import updateApiKey from './dev/cocore/account/updateApiKey.js'
 
 /** Registers every dev.cocore.account.* method (an unregistered one would answer Express's HTML 404). */
 export function registerMethods(server: Server, ctx: AppContext): void {
   createApiKey(server, ctx)
   listApiKeys(server, ctx)
+  updateApiKey(server, ctx)
   revokeApiKey(server, ctx)
+  revokeAllApiKeys(server, ctx)
   deleteApiKey(server, ctx)
   describeService(server, ctx)
   getSession(server, ctx)

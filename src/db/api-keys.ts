@@ -70,6 +70,14 @@ export async function revokeKey(db: Db, did: string, id: string, now: Date): Pro
   return notified.length > 0
 }
 
+/**
+ * Renames one key of `did`, whatever its state; its row as it is now, or undefined when `did`
+ * has no key by that id. No NOTIFY: the name is not part of what authenticates.
+ */
+export async function renameKey(db: Db, did: string, id: string, name: string): Promise<ApiKeyRecord | undefined> {
+  return db.updateTable('api_key').set({ name }).where('id', '=', id).where('did', '=', did).returning(viewColumns).executeTakeFirst()
+}
+
 /** Removes one key of `did`, whatever its state; true when this call removed it. Notifies as revokeKey. */
 export async function deleteKey(db: Db, did: string, id: string): Promise<boolean> {
   const notified = await db

@@ -73,6 +73,7 @@ export type OAuthRecordTableName = 'oauth_state' | 'oauth_session'
 /** What an audit row records. */
 export type AuditEventName =
   | 'key.created'
+  | 'key.updated'
   | 'key.revoked'
   | 'key.deleted'
   | 'session.created'

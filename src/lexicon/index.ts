@@ -16,7 +16,9 @@ import * as DevCocoreAccountDeleteApiKey from './types/dev/cocore/account/delete
 import * as DevCocoreAccountDescribeService from './types/dev/cocore/account/describeService.js'
 import * as DevCocoreAccountGetSession from './types/dev/cocore/account/getSession.js'
 import * as DevCocoreAccountListApiKeys from './types/dev/cocore/account/listApiKeys.js'
+import * as DevCocoreAccountRevokeAllApiKeys from './types/dev/cocore/account/revokeAllApiKeys.js'
 import * as DevCocoreAccountRevokeApiKey from './types/dev/cocore/account/revokeApiKey.js'
+import * as DevCocoreAccountUpdateApiKey from './types/dev/cocore/account/updateApiKey.js'
 
 export function createServer(options?: XrpcOptions): Server {
   return new Server(options)
@@ -161,6 +163,18 @@ export class DevCocoreAccountNS {
     return this._server.xrpc.method(nsid, cfg)
   }
 
+  revokeAllApiKeys<A extends Auth = void>(
+    cfg: MethodConfigOrHandler<
+      A,
+      DevCocoreAccountRevokeAllApiKeys.QueryParams,
+      DevCocoreAccountRevokeAllApiKeys.HandlerInput,
+      DevCocoreAccountRevokeAllApiKeys.HandlerOutput
+    >,
+  ) {
+    const nsid = 'dev.cocore.account.revokeAllApiKeys' // @ts-ignore
+    return this._server.xrpc.method(nsid, cfg)
+  }
+
   revokeApiKey<A extends Auth = void>(
     cfg: MethodConfigOrHandler<
       A,
@@ -170,6 +184,18 @@ export class DevCocoreAccountNS {
     >,
   ) {
     const nsid = 'dev.cocore.account.revokeApiKey' // @ts-ignore
+    return this._server.xrpc.method(nsid, cfg)
+  }
+
+  updateApiKey<A extends Auth = void>(
+    cfg: MethodConfigOrHandler<
+      A,
+      DevCocoreAccountUpdateApiKey.QueryParams,
+      DevCocoreAccountUpdateApiKey.HandlerInput,
+      DevCocoreAccountUpdateApiKey.HandlerOutput
+    >,
+  ) {
+    const nsid = 'dev.cocore.account.updateApiKey' // @ts-ignore
     return this._server.xrpc.method(nsid, cfg)
   }
 }

@@ -385,6 +385,45 @@ export const schemaDict = {
       },
     },
   },
+  DevCocoreAccountRevokeAllApiKeys: {
+    lexicon: 1,
+    id: 'dev.cocore.account.revokeAllApiKeys',
+    defs: {
+      main: {
+        type: 'procedure',
+        description:
+          'Revoke every live API key of the authenticated account at once, the calling key included: the button for a suspected leak. Each key stops authenticating immediately on every instance, as with revokeApiKey, and stays listed as revoked. Console sessions are not ended. The input is an empty JSON object.',
+        input: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            properties: {},
+          },
+        },
+        output: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            required: ['revoked'],
+            properties: {
+              revoked: {
+                type: 'integer',
+                minimum: 0,
+                description:
+                  'How many keys this call revoked: every key of the account that was not revoked yet (an expired one included, as revokeApiKey would). 0 when there was none.',
+              },
+            },
+          },
+        },
+        errors: [
+          {
+            name: 'AuthRequired',
+            description: 'No valid session cookie or bearer key was presented.',
+          },
+        ],
+      },
+    },
+  },
   DevCocoreAccountRevokeApiKey: {
     lexicon: 1,
     id: 'dev.cocore.account.revokeApiKey',
@@ -432,6 +471,64 @@ export const schemaDict = {
       },
     },
   },
+  DevCocoreAccountUpdateApiKey: {
+    lexicon: 1,
+    id: 'dev.cocore.account.updateApiKey',
+    defs: {
+      main: {
+        type: 'procedure',
+        description:
+          "Rename one of the authenticated account's API keys; nothing else about the key changes (its secret, expiry and state stay as they are). The name follows createApiKey's rules. Scoped to the caller's DID: an unknown id or another account's key is `KeyNotFound`.",
+        input: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            required: ['id', 'name'],
+            properties: {
+              id: {
+                type: 'string',
+                minLength: 1,
+                maxLength: 200,
+                description:
+                  'The `id` of the key to rename (from createApiKey or listApiKeys).',
+              },
+              name: {
+                type: 'string',
+                minLength: 1,
+                maxLength: 100,
+                description: "The key's new name, as in createApiKey.",
+              },
+            },
+          },
+        },
+        output: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            required: ['key'],
+            properties: {
+              key: {
+                type: 'ref',
+                ref: 'lex:dev.cocore.account.defs#apiKeyView',
+                description: 'The key as it is now.',
+              },
+            },
+          },
+        },
+        errors: [
+          {
+            name: 'AuthRequired',
+            description: 'No valid session cookie or bearer key was presented.',
+          },
+          {
+            name: 'KeyNotFound',
+            description:
+              "The caller's account has no key with this id (it may belong to another account, or have been deleted).",
+          },
+        ],
+      },
+    },
+  },
 } as const satisfies Record<string, LexiconDoc>
 export const schemas = Object.values(schemaDict) satisfies LexiconDoc[]
 export const lexicons: Lexicons = new Lexicons(schemas)
@@ -473,5 +570,7 @@ export const ids = {
   DevCocoreAccountDescribeService: 'dev.cocore.account.describeService',
   DevCocoreAccountGetSession: 'dev.cocore.account.getSession',
   DevCocoreAccountListApiKeys: 'dev.cocore.account.listApiKeys',
+  DevCocoreAccountRevokeAllApiKeys: 'dev.cocore.account.revokeAllApiKeys',
   DevCocoreAccountRevokeApiKey: 'dev.cocore.account.revokeApiKey',
+  DevCocoreAccountUpdateApiKey: 'dev.cocore.account.updateApiKey',
 } as const

@@ -7,7 +7,7 @@ import { assertStillLive } from '../auth/credential-state.js'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../auth/credentials.js'
 import { inAccountLock } from '../db/account-lock.js'
 import { insertAuditEvents } from '../db/audit-events.js'
-import { countLiveKeys, deleteKey, insertKey, listKeysByDid, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
+import { countLiveKeys, deleteKey, insertKey, listKeysByDid, renameKey, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
 import type { DatabaseSchema, StoredCredentialKind } from '../db/schema.js'
 import type { ApiKeyView } from '../lexicon/types/dev/cocore/account/defs.js'
 import type { OutputSchema as CreatedApiKey } from '../lexicon/types/dev/cocore/account/createApiKey.js'
@@ -80,6 +80,24 @@ export class ApiKeyService {
 
   async list(did: string): Promise<ApiKeyView[]> {
     return (await listKeysByDid(this.db, did)).map(toApiKeyView)
+  }
+
+  /**
+   * Renames one key of `did` (a bad name is a KeyInputError, 400); a key the account does not
+   * hold, or an id that is not a UUID, is a 400 KeyNotFound. Nothing to tell the caches: a
+   * cached entry does not carry the name.
+   */
+  async rename(did: string, id: string, newName: string, actor: Actor, now: Date): Promise<ApiKeyView> {
+    const { name } = checkKeyInput({ name: newName }, now)
+    const record = isUuid(id)
+      ? await inAccountLock(this.db, did, async (tx) => {
+          const renamed = await renameKey(tx, did, id.toLowerCase(), name)
+          if (renamed) await insertAuditEvents(tx, [keyAuditEvent('key.updated', did, renamed.id, actor, now)])
+          return renamed
+        })
+      : undefined
+    if (!record) throw new InvalidRequestError('This account has no key with that id', 'KeyNotFound')
+    return toApiKeyView(record)
   }
 
   /** Revokes one key of `did`; false when there is none live by that id. */

@@ -24,6 +24,13 @@ export const xrpcMethods: XrpcMethod[] = schemas.flatMap((doc: LexiconDoc): Xrpc
   return []
 })
 const nsids = xrpcMethods.map((method) => method.nsid)
+/**
+ * The methods the properties call: all but revokeAllApiKeys, whose first success would revoke
+ * the fixtures' live keys (and every key minted so far) for the rest of the run, leaving the
+ * later requests only 401s to meet. tests/revokeAllApiKeys.test.ts and malformed-input cover
+ * it; the bare call of every method (fuzz.test) still reaches it.
+ */
+export const fuzzedMethods = xrpcMethods.filter((method) => method.nsid !== 'dev.cocore.account.revokeAllApiKeys')
 export const methodAt = (target: string) => xrpcMethods.find((method) => `/xrpc/${method.nsid}` === target)
 
 /** Paths that are not methods: the routes beside the XRPC router, and near-misses of method paths. */
@@ -368,7 +375,7 @@ export function wellFormedCredentials(roles: CredentialRole[]): fc.Arbitrary<Cre
 
 // ---- targets, methods, queries, other headers -------------------------------------------
 
-export const methodTargets = fc.constantFrom(...nsids.map((nsid) => `/xrpc/${nsid}`))
+export const methodTargets = fc.constantFrom(...fuzzedMethods.map((method) => `/xrpc/${method.nsid}`))
 const targets = fc.oneof(
   often(methodTargets),
   fc.constantFrom(...otherPaths),
@@ -443,7 +450,7 @@ export function fuzzRequests(overrides: Partial<{ [K in keyof FuzzRequest]: fc.A
 
 /** Calls as a well-behaved client makes them: the method's HTTP method, valid input or parameters, plain JSON. */
 export function wellFormedRequests(credentials: fc.Arbitrary<Credentials>): fc.Arbitrary<FuzzRequest> {
-  return fc.tuple(fc.constantFrom(...xrpcMethods), credentials).chain(([method, { authorization, cookies }]) => {
+  return fc.tuple(fc.constantFrom(...fuzzedMethods), credentials).chain(([method, { authorization, cookies }]) => {
     const input = validInput(method.fields)
     return fc.record({
       target: fc.constant(`/xrpc/${method.nsid}`),

@@ -108,6 +108,16 @@ export class AccountClient {
     return (res.data as { revoked: boolean }).revoked
   }
 
+  async updateApiKey(id: string, name: string) {
+    const res = await this.xrpc.call('dev.cocore.account.updateApiKey', undefined, { id, name })
+    return res.data as { key: CreatedApiKey['key'] }
+  }
+
+  async revokeAllApiKeys(): Promise<number> {
+    const res = await this.xrpc.call('dev.cocore.account.revokeAllApiKeys', undefined, {})
+    return (res.data as { revoked: number }).revoked
+  }
+
   async describeService() {
     return (await this.xrpc.call('dev.cocore.account.describeService')).data as { version: string; authTypes: string[] }
   }
