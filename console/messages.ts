@@ -22,6 +22,9 @@ function reason({ status, errorName, serverMessage }: Failure): string {
       return 'You are not signed in; sign in again and retry.'
     case 'KeyLimitReached':
       return 'You already have as many active keys as allowed; revoke or delete one first.'
+    case 'StoredKeyLimitReached':
+      // Revoking does not help here: revoked and expired keys count until they are deleted.
+      return 'Your account already holds as many keys as allowed, revoked and expired ones included; delete old keys first.'
     case 'RateLimitExceeded':
       return 'Too many attempts in a short time; wait a minute and try again.'
     case 'PayloadTooLarge':

@@ -24,6 +24,7 @@ export type Config = {
   identity: IdentityConfig
   /** Most live (unrevoked, unexpired) keys one account may hold; 0: no cap. */
   maxLiveKeysPerAccount: number
+  maxStoredKeysPerAccount: number
   limits: LimitsConfig
   /** Express's `trust proxy`: which hops may set X-Forwarded-For (the client address of limits). */
   trustProxy: boolean | number | string
@@ -159,6 +160,7 @@ const envSchema = z.object({
     })
     .transform(parseTrustProxy),
   MAX_LIVE_KEYS_PER_ACCOUNT: integerFromEnv('MAX_LIVE_KEYS_PER_ACCOUNT', 0, 1_000_000).default(100),
+  MAX_STORED_KEYS_PER_ACCOUNT: integerFromEnv('MAX_STORED_KEYS_PER_ACCOUNT', 0, 1_000_000).default(1000),
   AUDIT_RETENTION_DAYS: integerFromEnv('AUDIT_RETENTION_DAYS', 0, 36_500).default(365),
   METRICS_TOKEN: z
     .string()
@@ -232,6 +234,7 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
     logLevel: values.LOG_LEVEL,
     version,
     maxLiveKeysPerAccount: values.MAX_LIVE_KEYS_PER_ACCOUNT,
+    maxStoredKeysPerAccount: values.MAX_STORED_KEYS_PER_ACCOUNT,
     limits: { authFailuresPerMinute: values.AUTH_FAIL_LIMIT_PER_MINUTE, createKeyPerMinute: values.CREATE_KEY_LIMIT_PER_MINUTE },
     trustProxy: values.TRUST_PROXY,
     auditRetentionDays: values.AUDIT_RETENTION_DAYS,

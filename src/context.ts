@@ -85,7 +85,10 @@ export class AppContext {
         this.audit.recordAuthFailure(observation.kind, requestOrigin(req), this.now())
       }
     })
-    this.apiKeys = new ApiKeyService(database.db, this.authVerifier, cfg.maxLiveKeysPerAccount)
+    this.apiKeys = new ApiKeyService(database.db, this.authVerifier, {
+      maxLiveKeys: cfg.maxLiveKeysPerAccount,
+      maxStoredKeys: cfg.maxStoredKeysPerAccount,
+    })
     this.sessions = new SessionService(database.db, this.authVerifier)
     this.signIn = new OAuthSignIn({ cfg, identity: this.identity, database, logger, now: this.now })
   }

@@ -56,6 +56,19 @@ describe('cocore-account keys create', () => {
     const result = await runCli(['keys', 'create', '--did', did(), '--name', 'n', '--expires-at', '2099-01-01T00:00:00Z'], env)
     expect(json(result.stdout).key.expiresAt).toBe('2099-01-01T00:00:00.000Z')
   })
+
+  it('exits 1 with one line saying to delete old keys when the account stores as many keys as allowed', async () => {
+    const owner = did()
+    const capped = { ...env, MAX_STORED_KEYS_PER_ACCOUNT: '1' }
+    json((await runCli(['keys', 'create', '--did', owner, '--name', 'only'], capped)).stdout)
+
+    const result = await runCli(['keys', 'create', '--did', owner, '--name', 'one too many'], capped)
+
+    expect(result.status).toBe(1)
+    expect(result.stdout).toBe('')
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(result.stderr).toMatch(/delete old keys/)
+  })
 })
 
 describe('cocore-account keys revoke-all', () => {

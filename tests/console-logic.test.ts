@@ -69,6 +69,7 @@ describe('failureSentence', () => {
     { status: 400, errorName: 'InvalidRequest', serverMessage: 'expiresAt must be in the future' },
     { status: 400, errorName: 'InvalidRequest', serverMessage: 'Input/name must not be longer than 100 characters' },
     { status: 418, errorName: undefined, serverMessage: undefined },
+    { status: 400, errorName: 'StoredKeyLimitReached', serverMessage: 'stored limit' },
   ]
 
   it('says what failed and what to do, in sentences without error names or status codes', () => {
@@ -87,5 +88,8 @@ describe('failureSentence', () => {
       'Could not create the key. You already have as many active keys as allowed; revoke or delete one first.',
     )
     expect(failureSentence(failures[7]!, 'create the key')).toBe('Could not create the key. The expiry must be in the future.')
+    expect(failureSentence(failures[10]!, 'create the key')).toBe(
+      'Could not create the key. Your account already holds as many keys as allowed, revoked and expired ones included; delete old keys first.',
+    )
   })
 })

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { credentialState } from '../src/auth/credential-state.js'
-import { countLiveKeys, insertKey } from '../src/db/api-keys.js'
+import { countKeys, insertKey } from '../src/db/api-keys.js'
 import { isCredentialLive } from '../src/db/live-credential.js'
 import { insertSession } from '../src/db/sessions.js'
 import { startTestServer, type TestServer } from './_util/test-server.js'
@@ -46,7 +46,7 @@ describe('a credential is live', () => {
       created_by_id: null,
     })
     expect(await isCredentialLive(server.ctx.db, 'apiKey', key.id, now)).toBe(live)
-    expect(await countLiveKeys(server.ctx.db, did, now)).toBe(live ? 1 : 0)
+    expect((await countKeys(server.ctx.db, did, now)).live).toBe(live ? 1 : 0)
   })
 
   it.each(cases.filter((c) => c.expiresAt !== null))('as a session with $name: the verifier and the database agree ($live)', async ({ revokedAt, expiresAt, live }) => {

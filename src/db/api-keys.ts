@@ -23,26 +23,42 @@ export async function insertKey(db: Db, key: NewApiKey): Promise<ApiKeyRecord> {
   return db.insertInto('api_key').values(key).returning(viewColumns).executeTakeFirstOrThrow()
 }
 
-/** How many keys of `did` can still authenticate at `now`. */
-export async function countLiveKeys(db: Db, did: string, now: Date): Promise<number> {
-  const { count } = await db
+/**
+ * How many keys `did` holds: `live` ones (that can still authenticate at `now`), and
+ * `stored` rows of every state (live, expired, revoked), in one statement.
+ */
+export async function countKeys(db: Db, did: string, now: Date): Promise<{ live: number; stored: number }> {
+  const counts = await db
     .selectFrom('api_key')
-    .select((eb) => eb.fn.countAll<string | number>().as('count'))
+    .select((eb) => [
+      eb.fn.countAll<string | number>().filterWhere(isLiveAt(now)).as('live'),
+      eb.fn.countAll<string | number>().as('stored'),
+    ])
     .where('did', '=', did)
-    .where(isLiveAt(now))
     .executeTakeFirstOrThrow()
-  return Number(count)
+  return { live: Number(counts.live), stored: Number(counts.stored) }
 }
 
-/** Every key of one account, newest first (served by api_key_did_created_at_idx). */
-export async function listKeysByDid(db: Db, did: string): Promise<ApiKeyRecord[]> {
-  return db
+/** Where a page of listKeysByDid starts: after this key, in (created_at desc, id desc) order. */
+export type KeyPosition = { createdAt: Date; id: string }
+
+/**
+ * One account's keys, newest first (served by api_key_did_created_at_idx, whose order is
+ * this one): every key, or at most `limit` after the key at `after`. Keyset, not offset:
+ * a key created while someone pages sorts before every page already read, so it can shift
+ * no key into or out of a later page.
+ */
+export async function listKeysByDid(db: Db, did: string, page: { limit?: number; after?: KeyPosition } = {}): Promise<ApiKeyRecord[]> {
+  let query = db
     .selectFrom('api_key')
     .select(viewColumns)
     .where('did', '=', did)
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
-    .execute()
+  const { limit, after } = page
+  if (after) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)))
+  if (limit !== undefined) query = query.limit(limit)
+  return query.execute()
 }
 
 export async function findKeyByHash(db: Db, keyHash: Uint8Array): Promise<ApiKeyRecord | undefined> {

@@ -159,6 +159,11 @@ export const schemaDict = {
             description:
               'The account already has as many live (unrevoked, unexpired) keys as the server allows; revoke or delete one first.',
           },
+          {
+            name: 'StoredKeyLimitReached',
+            description:
+              'The account already stores as many keys as the server allows, revoked and expired ones included; delete old keys first.',
+          },
         ],
       },
     },
@@ -360,6 +365,24 @@ export const schemaDict = {
         type: 'query',
         description:
           "List every API key belonging to the authenticated account, most-recently-created first. The owning DID is derived from the credential presented (session cookie or `Authorization: Bearer cocore-...`); there is no way to list another account's keys. Secrets are never returned — see `apiKeyView`.",
+        parameters: {
+          type: 'params',
+          properties: {
+            limit: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 100,
+              description:
+                'Most keys in one page. Omit it to get every key of the account in one response, without `cursor`.',
+            },
+            cursor: {
+              type: 'string',
+              maxLength: 200,
+              description:
+                "The `cursor` of the previous page, as it was returned (opaque): the next page starts after that page's last key.",
+            },
+          },
+        },
         output: {
           encoding: 'application/json',
           schema: {
@@ -372,6 +395,11 @@ export const schemaDict = {
                   type: 'ref',
                   ref: 'lex:dev.cocore.account.defs#apiKeyView',
                 },
+              },
+              cursor: {
+                type: 'string',
+                description:
+                  'Present when there may be more keys: send it back as `cursor` for the next page. Pages are keyset pages on (createdAt, id), so keys created while paging never shift them: they are newer than every page after the first. Absent on the last page and whenever `limit` is omitted.',
               },
             },
           },

@@ -7,11 +7,13 @@ import { assertStillLive } from '../auth/credential-state.js'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../auth/credentials.js'
 import { inAccountLock } from '../db/account-lock.js'
 import { insertAuditEvents } from '../db/audit-events.js'
-import { countLiveKeys, deleteKey, insertKey, listKeysByDid, renameKey, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
+import { countKeys, deleteKey, insertKey, listKeysByDid, renameKey, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
 import type { DatabaseSchema, StoredCredentialKind } from '../db/schema.js'
 import type { ApiKeyView } from '../lexicon/types/dev/cocore/account/defs.js'
 import type { OutputSchema as CreatedApiKey } from '../lexicon/types/dev/cocore/account/createApiKey.js'
+import type { OutputSchema as ApiKeyPage } from '../lexicon/types/dev/cocore/account/listApiKeys.js'
 import { checkKeyInput } from './key-input.js'
+import { decodeKeyCursor, encodeKeyCursor } from './key-page-cursor.js'
 
 type Db = Kysely<DatabaseSchema>
 
@@ -27,6 +29,14 @@ export type NewKeyRequest = {
   createdBy: Actor
 }
 
+/** How many keys an account may hold; 0 in either: no cap. */
+export type KeyCaps = {
+  /** Live keys (MAX_LIVE_KEYS_PER_ACCOUNT). */
+  maxLiveKeys?: number
+  /** Rows of any state, revoked and expired included (MAX_STORED_KEYS_PER_ACCOUNT): keeps every list bounded. */
+  maxStoredKeys?: number
+}
+
 /**
  * Minting, listing, revoking and deleting keys: shared by the XRPC methods and the CLI.
  * Every change writes its audit row in its own transaction: no change without its row.
@@ -35,8 +45,7 @@ export class ApiKeyService {
   constructor(
     private readonly db: Db,
     private readonly invalidator: CredentialInvalidator,
-    /** Most live keys per account (MAX_LIVE_KEYS_PER_ACCOUNT); 0: no cap. */
-    private readonly maxLiveKeys = 0,
+    private readonly caps: KeyCaps = {},
   ) {}
 
   /**
@@ -52,13 +61,7 @@ export class ApiKeyService {
       // The credential was checked before this request read its body; under the lock, a
       // revocation cannot land any more.
       await assertStillLive(tx, request.createdBy, now)
-      // Counted under the same lock, so parallel mints cannot overshoot the cap together.
-      if (this.maxLiveKeys > 0 && (await countLiveKeys(tx, request.did, now)) >= this.maxLiveKeys) {
-        throw new InvalidRequestError(
-          `This account already has ${this.maxLiveKeys} live keys, the most allowed; revoke or delete one first`,
-          'KeyLimitReached',
-        )
-      }
+      await this.assertRoomForAKey(tx, request.did, now)
       const record = await insertKey(tx, {
         id: uuidv7(),
         did: request.did,
@@ -78,6 +81,7 @@ export class ApiKeyService {
     return { key: toApiKeyView(record), secret }
   }
 
+  /** Every key of the account, newest first. */
   async list(did: string): Promise<ApiKeyView[]> {
     return (await listKeysByDid(this.db, did)).map(toApiKeyView)
   }
@@ -100,6 +104,21 @@ export class ApiKeyService {
     return toApiKeyView(record)
   }
 
+  /**
+   * listApiKeys: the account's keys, newest first: every one, or a page of at most `limit`
+   * after `cursor` (a malformed cursor is a 400). `cursor` comes back only when there may be
+   * more: one row beyond the page is read to know.
+   */
+  async listPage(did: string, page: { limit?: number; cursor?: string }): Promise<ApiKeyPage> {
+    const after = page.cursor === undefined ? undefined : decodeKeyCursor(page.cursor)
+    const limit = page.limit
+    const rows = await listKeysByDid(this.db, did, { after, limit: limit === undefined ? undefined : limit + 1 })
+    if (limit === undefined || rows.length <= limit) return { keys: rows.map(toApiKeyView) }
+    const keys = rows.slice(0, limit)
+    const last = keys[keys.length - 1]!
+    return { keys: keys.map(toApiKeyView), cursor: encodeKeyCursor({ createdAt: last.created_at, id: last.id }) }
+  }
+
   /** Revokes one key of `did`; false when there is none live by that id. */
   revoke(did: string, id: string, actor: Actor, now: Date): Promise<boolean> {
     return this.changeOne('key.revoked', did, id, actor, now, (tx, keyId) => revokeKey(tx, did, keyId, now))
@@ -119,6 +138,29 @@ export class ApiKeyService {
     })
     for (const id of ids) this.invalidator.invalidate('apiKey', id)
     return ids.length
+  }
+
+  /**
+   * Refuses a key beyond either cap. Counted under the account lock, so parallel mints
+   * cannot overshoot a cap together. The stored cap is checked first: when both are reached,
+   * revoking would not help, deleting does.
+   */
+  private async assertRoomForAKey(tx: Db, did: string, now: Date): Promise<void> {
+    const { maxLiveKeys = 0, maxStoredKeys = 0 } = this.caps
+    if (maxLiveKeys === 0 && maxStoredKeys === 0) return
+    const { live, stored } = await countKeys(tx, did, now)
+    if (maxStoredKeys > 0 && stored >= maxStoredKeys) {
+      throw new InvalidRequestError(
+        `This account already stores ${maxStoredKeys} keys, revoked and expired ones included, the most allowed; delete old keys first`,
+        'StoredKeyLimitReached',
+      )
+    }
+    if (maxLiveKeys > 0 && live >= maxLiveKeys) {
+      throw new InvalidRequestError(
+        `This account already has ${maxLiveKeys} live keys, the most allowed; revoke or delete one first`,
+        'KeyLimitReached',
+      )
+    }
   }
 
   /**

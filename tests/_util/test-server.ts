@@ -98,9 +98,9 @@ export class AccountClient {
     return { data: res.data as CreatedApiKey, headers: res.headers }
   }
 
-  async listApiKeys() {
-    const res = await this.xrpc.call('dev.cocore.account.listApiKeys')
-    return { data: res.data as { keys: CreatedApiKey['key'][] }, headers: res.headers }
+  async listApiKeys(params?: { limit?: number; cursor?: string }) {
+    const res = await this.xrpc.call('dev.cocore.account.listApiKeys', params)
+    return { data: res.data as { keys: CreatedApiKey['key'][]; cursor?: string }, headers: res.headers }
   }
 
   async revokeApiKey(id: string): Promise<boolean> {

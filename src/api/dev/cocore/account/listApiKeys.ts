@@ -5,9 +5,9 @@ import type { Server } from '../../../../lexicon/index.js'
 export default function (server: Server, ctx: AppContext) {
   server.dev.cocore.account.listApiKeys(authenticatedMethod(ctx.accountAuth, {
     type: 'query',
-    handler: async ({ auth }) => ({
+    handler: async ({ auth, params }) => ({
       encoding: 'application/json' as const,
-      body: { keys: await ctx.apiKeys.list(auth.credentials.did) },
+      body: await ctx.apiKeys.listPage(auth.credentials.did, { limit: params.limit, cursor: params.cursor }),
     }),
   }))
 }

@@ -44,7 +44,7 @@ export interface HandlerSuccess {
 export interface HandlerError {
   status: number
   message?: string
-  error?: 'AuthRequired' | 'KeyLimitReached'
+  error?: 'AuthRequired' | 'KeyLimitReached' | 'StoredKeyLimitReached'
 }
 
 export type HandlerOutput = HandlerError | HandlerSuccess
