@@ -14,9 +14,10 @@ export type CredentialKind = 'apiKey' | 'session' | 'serviceAuth'
 export type StoredCredentialKind = Exclude<CredentialKind, 'serviceAuth'>
 /**
  * Who acts on keys and sessions: a verified credential, the operator's CLI, or a person
- * signing in through atproto OAuth (who holds no credential of ours yet).
+ * signing in through atproto OAuth (who holds no credential of ours yet), or anyone reporting
+ * a leaked secret through reportLeakedKeys (no credential, no DID; it never mints a key).
  */
-export type ActorKind = CredentialKind | 'cli' | 'oauth'
+export type ActorKind = CredentialKind | 'cli' | 'oauth' | 'leakReport'
 /** What an audit row names: the actor, or `none` for a request that sent no credential at all. */
 export type AuditCredentialKind = ActorKind | 'none'
 
@@ -35,6 +36,10 @@ export interface ApiKeyTable {
   /** Which actor minted the key (`created_by_id` names the session or key, if ours). */
   created_by_kind: ActorKind
   created_by_id: string | null
+  /** The scopes the key holds (src/auth/scopes.ts); null: every scope (an unscoped key). */
+  scopes: ColumnType<string[] | null, string[] | null | undefined, string[] | null>
+  /** Set by rollApiKey on the old key: the id of the key that replaces it. */
+  replaced_by: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface SessionTable {
@@ -74,6 +79,7 @@ export type OAuthRecordTableName = 'oauth_state' | 'oauth_session'
 export type AuditEventName =
   | 'key.created'
   | 'key.updated'
+  | 'key.rolled'
   | 'key.revoked'
   | 'key.deleted'
   | 'session.created'

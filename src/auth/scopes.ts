@@ -1,0 +1,65 @@
+import { InvalidRequestError, ResponseType, XRPCError } from '@atproto/xrpc-server'
+import { withoutStack } from '../http/errors.js'
+
+/**
+ * What a key may do (issue 13). `account:read`: listApiKeys; `account:write`: every method
+ * that changes keys (it implies `account:read`); `inference` and `records`: the sibling
+ * services, which check them through the exported verifier. getSession needs none: any key
+ * may check itself. Sessions, service auth and keys minted without a list hold every scope.
+ */
+export const knownScopes = ['account:read', 'account:write', 'inference', 'records'] as const
+export type Scope = (typeof knownScopes)[number]
+
+/** What sessions, service auth and unscoped keys hold, in the canonical order. */
+export const everyScope: readonly Scope[] = knownScopes
+
+const known: ReadonlySet<string> = new Set(knownScopes)
+
+export function isScope(value: unknown): value is Scope {
+  return typeof value === 'string' && known.has(value)
+}
+
+/** A key's stored `scopes` column as the scopes it holds: null (an unscoped key) holds every scope. */
+export function scopesOf(stored: readonly string[] | null): readonly Scope[] {
+  return stored === null ? everyScope : stored.filter(isScope)
+}
+
+/** Whether `held` grants `needed`: `account:write` implies `account:read`. */
+export function grantsScope(held: readonly Scope[], needed: Scope): boolean {
+  return held.includes(needed) || (needed === 'account:read' && held.includes('account:write'))
+}
+
+/** Whether `held` grants every scope of `wanted`: a key may mint or roll only keys within its own scopes. */
+export function grantsAll(held: readonly Scope[], wanted: readonly Scope[]): boolean {
+  return wanted.every((scope) => grantsScope(held, scope))
+}
+
+/**
+ * createApiKey's `scopes` as sent: undefined when omitted; otherwise a non-empty list of
+ * known values, returned without duplicates in the canonical order. Anything else is a 400
+ * InvalidRequest naming what was wrong.
+ */
+export function parseScopes(input: unknown): Scope[] | undefined {
+  if (input === undefined) return undefined
+  if (!Array.isArray(input) || input.length === 0) {
+    throw new InvalidRequestError(`scopes must be a non-empty list of: ${knownScopes.join(', ')}`)
+  }
+  const unknown = input.filter((scope) => !isScope(scope))
+  if (unknown.length > 0) {
+    const shown = unknown.slice(0, 3).map((scope) => JSON.stringify(String(scope).slice(0, 40)))
+    throw new InvalidRequestError(`Unknown scope ${shown.join(', ')}; known scopes: ${knownScopes.join(', ')}`)
+  }
+  return knownScopes.filter((scope) => input.includes(scope))
+}
+
+/** 403 `InsufficientScope`: the credential is valid but does not hold `needed`. Nothing was changed. */
+export function insufficientScope(needed: Scope): XRPCError {
+  return withoutStack(
+    () => new XRPCError(ResponseType.Forbidden, `This key does not hold the ${needed} scope this call needs`, 'InsufficientScope'),
+  )
+}
+
+/** Throws 403 InsufficientScope unless `held` grants `needed`. */
+export function requireScope(held: readonly Scope[], needed: Scope): void {
+  if (!grantsScope(held, needed)) throw insufficientScope(needed)
+}
