@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { normalizeAddress } from '../net/client-address.js'
 import type { ActorKind } from '../db/schema.js'
+import type { Scope } from './scopes.js'
 import type { Credentials } from './verifier.js'
 
 /** Where a request came from, as the audit trail records it. */
@@ -16,6 +17,8 @@ export type Actor = {
   /** The key or session of ours that was used; none for service auth and the CLI. */
   id?: string
   did?: string
+  /** What the actor may grant (a key mints or rolls only keys within it); undefined: every scope (the CLI). */
+  scopes?: readonly Scope[]
   origin?: RequestOrigin
 }
 
@@ -38,11 +41,11 @@ export function actorOf(credentials: Credentials, req: IncomingMessage & { ip?: 
   const origin = requestOrigin(req)
   switch (credentials.type) {
     case 'apiKey':
-      return { kind: 'apiKey', id: credentials.keyId, did: credentials.did, origin }
+      return { kind: 'apiKey', id: credentials.keyId, did: credentials.did, scopes: credentials.scopes, origin }
     case 'session':
-      return { kind: 'session', id: credentials.sessionId, did: credentials.did, origin }
+      return { kind: 'session', id: credentials.sessionId, did: credentials.did, scopes: credentials.scopes, origin }
     case 'serviceAuth':
       // A PDS vouches for the account per call; there is no credential of ours to name.
-      return { kind: 'serviceAuth', did: credentials.did, origin }
+      return { kind: 'serviceAuth', did: credentials.did, scopes: credentials.scopes, origin }
   }
 }

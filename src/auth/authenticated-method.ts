@@ -1,4 +1,5 @@
 import type { HandlerContext, Input, MethodConfig, Output, Params, RouteOptions } from '@atproto/xrpc-server'
+import { requireScope, type Scope } from './scopes.js'
 import type { AccountAuth, AccountAuthFn } from './verifier.js'
 
 /** A method's handler, called once the caller is authenticated. */
@@ -6,9 +7,10 @@ export type AuthenticatedHandler<P extends Params, I extends Input, O extends Ou
   ctx: HandlerContext<AccountAuth, P, I>,
 ) => Promise<O> | O
 
+/** `scope`: what the credential must hold (src/auth/scopes.ts); none: any credential will do. */
 type Method<P extends Params, I extends Input, O extends Output> =
-  | { type: 'query'; handler: AuthenticatedHandler<P, I, O> }
-  | { type: 'procedure'; opts?: RouteOptions; handler: AuthenticatedHandler<P, I, O> }
+  | { type: 'query'; scope?: Scope; handler: AuthenticatedHandler<P, I, O> }
+  | { type: 'procedure'; scope?: Scope; opts?: RouteOptions; handler: AuthenticatedHandler<P, I, O> }
 
 /**
  * How every method that needs a caller is registered: `authenticate` (the context's
@@ -26,17 +28,31 @@ type Method<P extends Params, I extends Input, O extends Output> =
  */
 export function authenticatedMethod<P extends Params, O extends Output>(
   authenticate: AccountAuthFn,
-  method: { type: 'query'; handler: AuthenticatedHandler<P, void, O> },
+  method: { type: 'query'; scope?: Scope; handler: AuthenticatedHandler<P, void, O> },
 ): MethodConfig<void, P, void, O>
 export function authenticatedMethod<P extends Params, I extends Input, O extends Output>(
   authenticate: AccountAuthFn,
-  method: { type: 'procedure'; opts?: RouteOptions; handler: AuthenticatedHandler<P, I, O> },
+  method: { type: 'procedure'; scope?: Scope; opts?: RouteOptions; handler: AuthenticatedHandler<P, I, O> },
 ): MethodConfig<AccountAuth, P, I, O>
 export function authenticatedMethod<P extends Params, I extends Input, O extends Output>(
-  authenticate: AccountAuthFn,
+  verify: AccountAuthFn,
   method: Method<P, I, O>,
 ): MethodConfig<void, P, I, O> | MethodConfig<AccountAuth, P, I, O> {
+  const authenticate = method.scope === undefined ? verify : withScope(verify, method.scope)
   if (method.type === 'procedure') return { auth: authenticate, opts: method.opts, handler: method.handler }
   const { handler } = method
   return { handler: async (ctx: HandlerContext<void, P, I>) => handler({ ...ctx, auth: await authenticate(ctx) }) }
+}
+
+/**
+ * The verifier, then the scope check: a valid credential without the scope is a 403
+ * InsufficientScope, still before a procedure's body is read, so nothing is changed. (Not
+ * a failed authentication: it does not count against the failed-auth limit.)
+ */
+function withScope(verify: AccountAuthFn, scope: Scope): AccountAuthFn {
+  return async (ctx) => {
+    const auth = await verify(ctx)
+    requireScope(auth.credentials.scopes, scope)
+    return auth
+  }
 }

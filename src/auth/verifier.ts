@@ -12,17 +12,18 @@ import { CredentialCache, type CacheCounters } from './credential-cache.js'
 import { credentialState } from './credential-state.js'
 import { hashSecret, isApiKeySecret, isSessionToken, readBearerToken, sessionCookieName } from './credentials.js'
 import { KeyUsageRecorder } from './key-usage.js'
+import { everyScope, scopesOf, type Scope } from './scopes.js'
 import { looksLikeJwt, type ServiceAuthVerifier } from './service-auth.js'
 
 /**
  * Who is calling, as proven by exactly one credential. Handlers take the DID from here only.
- * `type` is a CredentialKind.
+ * `type` is a CredentialKind; `scopes` what it may do (every scope but for a scoped key).
  */
 export type Credentials =
-  | { type: 'apiKey'; did: string; keyId: string; prefix: string }
+  | { type: 'apiKey'; did: string; keyId: string; prefix: string; scopes: readonly Scope[] }
   /** `handle`: the account's handle at sign-in, for a console session that has one. */
-  | { type: 'session'; did: string; sessionId: string; handle?: string }
-  | { type: 'serviceAuth'; did: string }
+  | { type: 'session'; did: string; sessionId: string; handle?: string; scopes: readonly Scope[] }
+  | { type: 'serviceAuth'; did: string; scopes: readonly Scope[] }
 
 export type AccountAuth = { credentials: Credentials }
 
@@ -37,7 +38,16 @@ export type AccountAuthFn = (ctx: Pick<MethodAuthContext, 'req' | 'res'>) => Pro
 export type ServiceAuthCall = { method: () => string; clientAddress: () => string }
 
 /** What verification needs to know of a key; cached, so kept small. */
-type KnownKey = { id: string; did: string; prefix: string; expiresAt: Date | null; revokedAt: Date | null; lastUsedAt: Date | null }
+type KnownKey = {
+  id: string
+  did: string
+  prefix: string
+  /** Cached with the key: a key's scopes never change (a roll mints a new key). */
+  scopes: readonly Scope[]
+  expiresAt: Date | null
+  revokedAt: Date | null
+  lastUsedAt: Date | null
+}
 type KnownSession = { id: string; did: string; handle: string | null; expiresAt: Date; revokedAt: Date | null }
 
 export type AuthVerifierOptions = {
@@ -150,7 +160,8 @@ export class AuthVerifier {
   private async verifyBearer(authorization: string, call: ServiceAuthCall | undefined): Promise<Credentials> {
     const secret = readBearerToken(authorization)
     if (secret !== undefined && call !== undefined && this.serviceAuth && looksLikeJwt(secret)) {
-      return { type: 'serviceAuth', did: (await this.serviceAuth.verify(secret, call.method(), call.clientAddress())).did }
+      const { did } = await this.serviceAuth.verify(secret, call.method(), call.clientAddress())
+      return { type: 'serviceAuth', did, scopes: everyScope }
     }
     if (secret === undefined || !isApiKeySecret(secret)) {
       throw authRequired('The Authorization header must be "Bearer cocore-…" with a complete API key, or a service-auth token')
@@ -163,7 +174,7 @@ export class AuthVerifier {
     if (state === 'expired') throw authRequired('This API key has expired')
     // The cached object remembers the recorded use, so the next requests need not write.
     key.lastUsedAt = await this.keyUsage.recordUse(key.id, key.lastUsedAt, now)
-    return { type: 'apiKey', did: key.did, keyId: key.id, prefix: key.prefix }
+    return { type: 'apiKey', did: key.did, keyId: key.id, prefix: key.prefix, scopes: key.scopes }
   }
 
   private async verifySession(token: string): Promise<Credentials> {
@@ -173,7 +184,13 @@ export class AuthVerifier {
     // An ended session reads as an unknown one.
     if (!session || state === 'revoked') throw authRequired('Unknown session')
     if (state === 'expired') throw authRequired('This session has expired; sign in again')
-    return { type: 'session', did: session.did, sessionId: session.id, ...(session.handle !== null && { handle: session.handle }) }
+    return {
+      type: 'session',
+      did: session.did,
+      sessionId: session.id,
+      ...(session.handle !== null && { handle: session.handle }),
+      scopes: everyScope,
+    }
   }
 
   private findKey(keyHash: Buffer): Promise<KnownKey | undefined> {
@@ -184,6 +201,7 @@ export class AuthVerifier {
           id: row.id,
           did: row.did,
           prefix: row.prefix,
+          scopes: scopesOf(row.scopes),
           expiresAt: row.expires_at,
           revokedAt: row.revoked_at,
           lastUsedAt: row.last_used_at,

@@ -15,6 +15,8 @@ const viewColumns = [
   'expires_at',
   'revoked_at',
   'last_used_at',
+  'scopes',
+  'replaced_by',
 ] as const satisfies readonly (keyof ApiKeyRow)[]
 
 export type ApiKeyRecord = Pick<ApiKeyRow, (typeof viewColumns)[number]>

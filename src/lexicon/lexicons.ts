@@ -222,6 +222,25 @@ export const schemaDict = {
             description:
               'Last time the key successfully authenticated a request. Absent if never used.',
           },
+          scopes: {
+            type: 'array',
+            items: {
+              type: 'string',
+              knownValues: [
+                'account:read',
+                'account:write',
+                'inference',
+                'records',
+              ],
+            },
+            description:
+              'What the key may do: account:read (listApiKeys), account:write (every method that changes keys; implies account:read), inference, records. Present for every key minted with scopes; absent for an unscoped key, which holds every scope.',
+          },
+          replacedBy: {
+            type: 'string',
+            description:
+              "Set when rollApiKey replaced this key: the id of the key that replaces it. The key keeps working until its expiresAt (the roll's grace period).",
+          },
         },
       },
     },
@@ -344,6 +363,20 @@ export const schemaDict = {
                 format: 'handle',
                 description:
                   "The account's handle when it signed in, for a console session begun by signing in (authType session). Shown to the person; the DID is what identifies the account.",
+              },
+              scopes: {
+                type: 'array',
+                items: {
+                  type: 'string',
+                  knownValues: [
+                    'account:read',
+                    'account:write',
+                    'inference',
+                    'records',
+                  ],
+                },
+                description:
+                  'The scopes the credential holds. Every scope for a console session, service auth and an unscoped key.',
               },
             },
           },

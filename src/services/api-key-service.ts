@@ -202,5 +202,7 @@ export function toApiKeyView(record: ApiKeyRecord): ApiKeyView {
     ...(record.expires_at && { expiresAt: record.expires_at.toISOString() }),
     ...(record.revoked_at && { revokedAt: record.revoked_at.toISOString() }),
     ...(record.last_used_at && { lastUsedAt: record.last_used_at.toISOString() }),
+    ...(record.scopes && { scopes: record.scopes }),
+    ...(record.replaced_by && { replacedBy: record.replaced_by }),
   }
 }

@@ -18,11 +18,16 @@ export default function (server: Server, ctx: AppContext) {
 function describeCredentials(credentials: Credentials): OutputSchema {
   switch (credentials.type) {
     case 'apiKey':
-      return { did: credentials.did, authType: 'apiKey', keyId: credentials.keyId, prefix: credentials.prefix }
+      return { did: credentials.did, authType: 'apiKey', keyId: credentials.keyId, prefix: credentials.prefix, scopes: [...credentials.scopes] }
     case 'session':
       // The handle is known for a console session begun by signing in, not for one from the CLI.
-      return { did: credentials.did, authType: 'session', ...(credentials.handle !== undefined && { handle: credentials.handle }) }
+      return {
+        did: credentials.did,
+        authType: 'session',
+        ...(credentials.handle !== undefined && { handle: credentials.handle }),
+        scopes: [...credentials.scopes],
+      }
     case 'serviceAuth':
-      return { did: credentials.did, authType: 'serviceAuth' }
+      return { did: credentials.did, authType: 'serviceAuth', scopes: [...credentials.scopes] }
   }
 }

@@ -33,6 +33,12 @@ export interface ApiKeyView {
   revokedAt?: string
   /** Last time the key successfully authenticated a request. Absent if never used. */
   lastUsedAt?: string
+  /** What the key may do: account:read (listApiKeys), account:write (every method that changes keys; implies account:read), inference, records. Present for every key minted with scopes; absent for an unscoped key, which holds every scope. */
+  scopes?: (
+    'account:read' | 'account:write' | 'inference' | 'records' | (string & {})
+  )[]
+  /** Set when rollApiKey replaced this key: the id of the key that replaces it. The key keeps working until its expiresAt (the roll's grace period). */
+  replacedBy?: string
 }
 
 const hashApiKeyView = 'apiKeyView'

@@ -28,6 +28,10 @@ export interface OutputSchema {
   prefix?: string
   /** The account's handle when it signed in, for a console session begun by signing in (authType session). Shown to the person; the DID is what identifies the account. */
   handle?: string
+  /** The scopes the credential holds. Every scope for a console session, service auth and an unscoped key. */
+  scopes?: (
+    'account:read' | 'account:write' | 'inference' | 'records' | (string & {})
+  )[]
 }
 
 export type HandlerInput = void
