@@ -18,6 +18,7 @@ import * as DevCocoreAccountGetSession from './types/dev/cocore/account/getSessi
 import * as DevCocoreAccountListApiKeys from './types/dev/cocore/account/listApiKeys.js'
 import * as DevCocoreAccountRevokeAllApiKeys from './types/dev/cocore/account/revokeAllApiKeys.js'
 import * as DevCocoreAccountRevokeApiKey from './types/dev/cocore/account/revokeApiKey.js'
+import * as DevCocoreAccountRollApiKey from './types/dev/cocore/account/rollApiKey.js'
 import * as DevCocoreAccountUpdateApiKey from './types/dev/cocore/account/updateApiKey.js'
 
 export function createServer(options?: XrpcOptions): Server {
@@ -184,6 +185,18 @@ export class DevCocoreAccountNS {
     >,
   ) {
     const nsid = 'dev.cocore.account.revokeApiKey' // @ts-ignore
+    return this._server.xrpc.method(nsid, cfg)
+  }
+
+  rollApiKey<A extends Auth = void>(
+    cfg: MethodConfigOrHandler<
+      A,
+      DevCocoreAccountRollApiKey.QueryParams,
+      DevCocoreAccountRollApiKey.HandlerInput,
+      DevCocoreAccountRollApiKey.HandlerOutput
+    >,
+  ) {
+    const nsid = 'dev.cocore.account.rollApiKey' // @ts-ignore
     return this._server.xrpc.method(nsid, cfg)
   }
 

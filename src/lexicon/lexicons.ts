@@ -532,6 +532,94 @@ export const schemaDict = {
       },
     },
   },
+  DevCocoreAccountRollApiKey: {
+    lexicon: 1,
+    id: 'dev.cocore.account.rollApiKey',
+    defs: {
+      main: {
+        type: 'procedure',
+        description:
+          "Rotate one of the authenticated account's API keys: mint a new key with the same name and scopes, and let the old one keep working only for a grace period (its `expiresAt` becomes now + `graceSeconds`, never later than an expiry it already had; with the default 0 it stops on the next request). The old key records the new one in `replacedBy` and cannot be rolled again. Both changes happen together or not at all; the old key's change reaches every instance like a revocation. The new key does not count against the live-key cap while the old one is in its grace period, but does count against the stored-key cap. The caller must hold every scope of the key it rolls. Like createApiKey, the full secret is returned exactly once.",
+        input: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            required: ['id'],
+            nullable: ['expiresAt'],
+            properties: {
+              id: {
+                type: 'string',
+                minLength: 1,
+                maxLength: 200,
+                description:
+                  'The `id` of the live key to roll (from createApiKey or listApiKeys).',
+              },
+              graceSeconds: {
+                type: 'integer',
+                minimum: 0,
+                maximum: 604800,
+                default: 0,
+                description:
+                  'How long the old key keeps working, in seconds (at most 604800, 7 days). 0 (the default): it stops on the next request. Never extends an expiry the old key already had.',
+              },
+              expiresAt: {
+                type: 'string',
+                format: 'datetime',
+                description:
+                  "The new key's expiry, with createApiKey's rules; null: never. Omitted: none if the old key had none, else the old key's lifetime (expiresAt - createdAt) counted from now.",
+              },
+            },
+          },
+        },
+        output: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            required: ['key', 'secret', 'previous'],
+            properties: {
+              key: {
+                type: 'ref',
+                ref: 'lex:dev.cocore.account.defs#apiKeyView',
+                description: 'The new key.',
+              },
+              secret: {
+                type: 'string',
+                description:
+                  "The new key's full plaintext (`cocore-<43 url-safe base64 chars>`). Shown exactly once; store it now.",
+              },
+              previous: {
+                type: 'ref',
+                ref: 'lex:dev.cocore.account.defs#apiKeyView',
+                description:
+                  "The old key as it is now: its grace-period `expiresAt` and `replacedBy` set to the new key's id.",
+              },
+            },
+          },
+        },
+        errors: [
+          {
+            name: 'AuthRequired',
+            description: 'No valid session cookie or bearer key was presented.',
+          },
+          {
+            name: 'InsufficientScope',
+            description:
+              'The calling key lacks account:write, or a scope of the key it would roll.',
+          },
+          {
+            name: 'KeyNotFound',
+            description:
+              "The caller's account has no key with this id (it may belong to another account, or have been deleted).",
+          },
+          {
+            name: 'StoredKeyLimitReached',
+            description:
+              'The account already stores as many keys as the server allows, revoked and expired ones included; delete old keys first.',
+          },
+        ],
+      },
+    },
+  },
   DevCocoreAccountUpdateApiKey: {
     lexicon: 1,
     id: 'dev.cocore.account.updateApiKey',
@@ -633,5 +721,6 @@ export const ids = {
   DevCocoreAccountListApiKeys: 'dev.cocore.account.listApiKeys',
   DevCocoreAccountRevokeAllApiKeys: 'dev.cocore.account.revokeAllApiKeys',
   DevCocoreAccountRevokeApiKey: 'dev.cocore.account.revokeApiKey',
+  DevCocoreAccountRollApiKey: 'dev.cocore.account.rollApiKey',
   DevCocoreAccountUpdateApiKey: 'dev.cocore.account.updateApiKey',
 } as const
