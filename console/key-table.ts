@@ -1,16 +1,36 @@
-import { keyStatus, type ApiKeyView } from './keys.js'
+import { canRevoke, canRoll, keyStatus, scopesLabel, type ApiKeyView } from './keys.js'
 
+/** What a row's buttons do; `opener` is the button, for the keyboard to return to after a dialog. */
 export type RowActions = {
+  rename: (key: ApiKeyView, opener: HTMLButtonElement) => void
+  roll: (key: ApiKeyView, opener: HTMLButtonElement) => void
   revoke: (key: ApiKeyView) => void
   remove: (key: ApiKeyView, opener: HTMLButtonElement) => void
 }
 
 /** Times in the viewer's own locale and time zone. */
-const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+export const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+
+/** The table's columns, for the row that says the list is empty. */
+const columnCount = 8
 
 /** Replaces the table's rows with one per key (newest first, as the service lists them). */
-export function renderKeyRows(body: HTMLTableSectionElement, keys: ApiKeyView[], now: Date, actions: RowActions): void {
+export function renderKeyRows(body: HTMLTableSectionElement, keys: readonly ApiKeyView[], now: Date, actions: RowActions): void {
   body.replaceChildren(...(keys.length === 0 ? [emptyRow()] : keys.map((key) => keyRow(key, now, actions))))
+}
+
+/** Adds the rows of the next page below the ones shown. */
+export function appendKeyRows(body: HTMLTableSectionElement, keys: readonly ApiKeyView[], now: Date, actions: RowActions): void {
+  body.append(...keys.map((key) => keyRow(key, now, actions)))
+}
+
+/** Puts the key's row as it is now in place of its old one (after a rename). */
+export function replaceKeyRow(body: HTMLTableSectionElement, key: ApiKeyView, now: Date, actions: RowActions): HTMLTableRowElement | undefined {
+  const old = body.querySelector<HTMLTableRowElement>(`tr[data-key-id="${CSS.escape(key.id)}"]`)
+  if (old === null) return undefined
+  const row = keyRow(key, now, actions)
+  old.replaceWith(row)
+  return row
 }
 
 function keyRow(key: ApiKeyView, now: Date, actions: RowActions): HTMLTableRowElement {
@@ -25,6 +45,8 @@ function keyRow(key: ApiKeyView, now: Date, actions: RowActions): HTMLTableRowEl
   const code = document.createElement('code')
   code.textContent = key.prefix
   prefix.append(code)
+  const scopes = cell('scopes-cell')
+  scopes.textContent = scopesLabel(key)
 
   const statusCell = cell('status-cell')
   const badge = document.createElement('span')
@@ -33,20 +55,33 @@ function keyRow(key: ApiKeyView, now: Date, actions: RowActions): HTMLTableRowEl
   statusCell.append(badge)
 
   const buttons = cell('actions')
-  if (status === 'Active') {
-    buttons.append(button('Revoke', `Revoke ${key.name}`, 'revoke', () => actions.revoke(key)))
+  const rename = button('Rename', `Rename ${key.name}`, 'rename', () => actions.rename(key, rename))
+  buttons.append(rename)
+  if (canRoll(status)) {
+    const roll = button('Roll', `Roll ${key.name}`, 'roll', () => actions.roll(key, roll))
+    buttons.append(roll)
   }
+  if (canRevoke(status)) buttons.append(button('Revoke', `Revoke ${key.name}`, 'revoke', () => actions.revoke(key)))
   const remove = button('Delete', `Delete ${key.name}`, 'delete', () => actions.remove(key, remove))
   buttons.append(remove)
 
-  row.append(name, prefix, timeCell(key.createdAt, ''), timeCell(key.lastUsedAt, 'Never'), timeCell(key.expiresAt, 'Never'), statusCell, buttons)
+  row.append(
+    name,
+    prefix,
+    scopes,
+    timeCell(key.createdAt, ''),
+    timeCell(key.lastUsedAt, 'Never'),
+    timeCell(key.expiresAt, 'Never'),
+    statusCell,
+    buttons,
+  )
   return row
 }
 
 function emptyRow(): HTMLTableRowElement {
   const row = document.createElement('tr')
   const only = cell('empty')
-  only.colSpan = 7
+  only.colSpan = columnCount
   only.textContent = 'You have no API keys yet. Create one above.'
   row.append(only)
   return row

@@ -1,21 +1,18 @@
-import { renderKeyRows } from './key-table.js'
-import { newKeyInput, type ApiKeyView } from './keys.js'
+import { element } from './dom.js'
+import { renameDialog, rollDialog } from './key-dialogs.js'
+import { KeyPages, pageSize, type KeyPage } from './key-pages.js'
+import { appendKeyRows, renderKeyRows, replaceKeyRow, timeFormat, type RowActions } from './key-table.js'
+import { knownScopes, newKeyInput, type ApiKeyView, type Scope } from './keys.js'
 import { failureSentence, unexpectedSentence } from './messages.js'
 import { XrpcFailure, xrpcProcedure, xrpcQuery } from './xrpc.js'
 
 /**
- * The console: who is signed in, their keys, and the four key methods. Signed out (getSession
- * answers 401), the sign-in form, which posts to /oauth/login and leaves the page.
+ * The console: who is signed in, their keys (a page at a time), and the key methods. Signed
+ * out (getSession answers 401), the sign-in form, which posts to /oauth/login and leaves the page.
  */
 
 type Session = { did: string; authType: string; handle?: string }
 type CreatedKey = { key: ApiKeyView; secret: string }
-
-function element<T extends HTMLElement>(id: string): T {
-  const found = document.getElementById(id)
-  if (found === null) throw new Error(`the page has no #${id}`)
-  return found as T
-}
 
 const view = {
   loading: element<HTMLParagraphElement>('loading'),
@@ -30,13 +27,16 @@ const view = {
   createForm: element<HTMLFormElement>('create-form'),
   keyName: element<HTMLInputElement>('key-name'),
   keyExpiry: element<HTMLInputElement>('key-expires'),
+  keyScopes: element<HTMLFieldSetElement>('key-scopes'),
   newSecret: element<HTMLDivElement>('new-secret'),
   newSecretName: element<HTMLElement>('new-secret-name'),
+  newSecretReplaces: element<HTMLParagraphElement>('new-secret-replaces'),
   secret: element<HTMLInputElement>('secret'),
   copy: element<HTMLButtonElement>('copy'),
   copyStatus: element<HTMLParagraphElement>('copy-status'),
   keysTable: element<HTMLTableElement>('keys-table'),
   keyRows: element<HTMLTableSectionElement>('key-rows'),
+  showMore: element<HTMLButtonElement>('show-more'),
   deleteDialog: element<HTMLDialogElement>('delete-dialog'),
   deleteQuestion: element<HTMLHeadingElement>('delete-question'),
 }
@@ -59,6 +59,8 @@ function showSignedOut(sentence?: string): void {
   view.signedIn.hidden = true
   view.signedOut.hidden = false
   hideSecret()
+  // A dialog left open would keep the page behind it inert.
+  for (const open of document.querySelectorAll<HTMLDialogElement>('dialog[open]')) open.close()
   if (sentence === undefined) return
   showAlert(sentence)
   // The control that was in use is gone; the keyboard goes where the next step is.
@@ -76,41 +78,86 @@ function showSignedIn(session: Session): void {
 }
 
 /** A failed call as a sentence; a 401 means the session ended (expired, signed out elsewhere). */
-function report(err: unknown, action: string): void {
+function report(err: unknown, action: string, showFailure: (sentence: string) => void): void {
   if (err instanceof XrpcFailure) {
     if (err.status === 401) return showSignedOut(signedIn ? 'Your session has ended. Sign in again to continue.' : undefined)
-    return showAlert(failureSentence(err, action))
+    return showFailure(failureSentence(err, action))
   }
-  showAlert(unexpectedSentence(action))
+  showFailure(unexpectedSentence(action))
 }
 
 /** Runs one call at a time: a second click while one is in flight is ignored. */
-async function once(action: string, work: () => Promise<void>): Promise<void> {
+async function once(action: string, work: () => Promise<void>, showFailure: (sentence: string) => void = showAlert): Promise<void> {
   if (busy) return
   busy = true
   clearMessages()
   try {
     await work()
   } catch (err) {
-    report(err, action)
+    report(err, action, showFailure)
   } finally {
     busy = false
   }
 }
 
-async function refreshKeys(): Promise<void> {
-  const { keys } = await xrpcQuery<{ keys: ApiKeyView[] }>('dev.cocore.account.listApiKeys')
-  renderKeyRows(view.keyRows, keys, new Date(), { revoke, remove: confirmDelete })
+const pages = new KeyPages((cursor) => xrpcQuery<KeyPage>('dev.cocore.account.listApiKeys', { limit: pageSize, cursor }))
+const rowActions: RowActions = {
+  rename: (key, opener) => rename.open(key, opener),
+  roll: (key, opener) => roll.open(key, opener),
+  revoke,
+  remove: confirmDelete,
 }
+
+/** The first page again: after a change, the newest keys are where it shows. */
+async function refreshKeys(): Promise<void> {
+  renderKeyRows(view.keyRows, await pages.first(), new Date(), rowActions)
+  view.showMore.hidden = !pages.hasMore
+}
+
+view.showMore.addEventListener('click', () => {
+  void once('show more keys', async () => {
+    appendKeyRows(view.keyRows, await pages.more(), new Date(), rowActions)
+    view.showMore.hidden = !pages.hasMore
+    view.status.textContent = pages.hasMore ? `Showing the newest ${pages.keys.length} keys.` : `Showing all ${pages.keys.length} keys.`
+    // The button is gone after the last page; the keyboard stays in the list.
+    if (!pages.hasMore) view.keysTable.focus()
+  })
+})
 
 function revoke(key: ApiKeyView): void {
   void once('revoke the key', async () => {
     await xrpcProcedure('dev.cocore.account.revokeApiKey', { id: key.id })
     await refreshKeys()
     view.status.textContent = `Key “${key.name}” revoked: it no longer works.`
-    // Its Revoke button is gone; keep the keyboard on the same row.
-    view.keyRows.querySelector<HTMLButtonElement>(`tr[data-key-id="${CSS.escape(key.id)}"] button.delete`)?.focus()
+    // Its Revoke button is gone; keep the keyboard on the same row (if it is still on the first page).
+    const sameRow = view.keyRows.querySelector<HTMLButtonElement>(`tr[data-key-id="${CSS.escape(key.id)}"] button.delete`)
+    if (sameRow !== null) sameRow.focus()
+    else view.keysTable.focus()
   })
+}
+
+const rename = renameDialog(once, (key) => {
+  pages.replace(key)
+  const row = replaceKeyRow(view.keyRows, key, new Date(), rowActions)
+  view.status.textContent = `Key renamed to “${key.name}”.`
+  return row?.querySelector<HTMLButtonElement>('button.rename') ?? view.keysTable
+})
+
+const roll = rollDialog(once, {
+  show: (rolled) => {
+    showSecret(rolled)
+    view.newSecretReplaces.textContent = replacedSentence(rolled.previous, new Date())
+    view.newSecretReplaces.hidden = false
+    return view.secret
+  },
+  reload: () => once('load your keys', refreshKeys),
+})
+
+/** What became of the rolled key: it stopped, or it works until its grace period ends. */
+function replacedSentence(previous: ApiKeyView, now: Date): string {
+  const prefix = `It replaces the key ${previous.prefix}…`
+  if (previous.expiresAt === undefined || Date.parse(previous.expiresAt) <= now.getTime()) return `${prefix}, which has stopped working.`
+  return `${prefix}, which keeps working until ${timeFormat.format(new Date(previous.expiresAt))}.`
 }
 
 let pendingDelete: { key: ApiKeyView; opener: HTMLButtonElement } | undefined
@@ -135,13 +182,20 @@ view.deleteDialog.addEventListener('close', () => {
   })
 })
 
+/** The ticked scope boxes. */
+function tickedScopes(): Scope[] {
+  const ticked = [...view.keyScopes.querySelectorAll<HTMLInputElement>('input[type="checkbox"]:checked')].map((box) => box.value)
+  return knownScopes.filter((scope) => ticked.includes(scope))
+}
+
 view.createForm.addEventListener('submit', (event) => {
   event.preventDefault()
-  const checked = newKeyInput(view.keyName.value, view.keyExpiry.value, new Date())
+  const checked = newKeyInput(view.keyName.value, view.keyExpiry.value, tickedScopes(), new Date())
   if ('problem' in checked) {
     clearMessages()
     showAlert(checked.problem)
-    return (checked.field === 'name' ? view.keyName : view.keyExpiry).focus()
+    const field = { name: view.keyName, expiry: view.keyExpiry, scopes: view.keyScopes.querySelector('input') ?? view.keyName }[checked.field]
+    return field.focus()
   }
   void once('create the key', async () => {
     const created = await xrpcProcedure<CreatedKey>('dev.cocore.account.createApiKey', checked.input)
@@ -153,6 +207,7 @@ view.createForm.addEventListener('submit', (event) => {
 
 function showSecret({ key, secret }: CreatedKey): void {
   view.newSecretName.textContent = key.name
+  view.newSecretReplaces.hidden = true
   view.secret.value = secret
   view.copyStatus.textContent = ''
   view.newSecret.hidden = false
@@ -183,7 +238,7 @@ async function start(): Promise<void> {
     await refreshKeys()
   } catch (err) {
     view.loading.hidden = true
-    report(err, signedIn ? 'load your keys' : 'check whether you are signed in')
+    report(err, signedIn ? 'load your keys' : 'check whether you are signed in', showAlert)
   }
 }
 

@@ -25,6 +25,10 @@ function reason({ status, errorName, serverMessage }: Failure): string {
     case 'StoredKeyLimitReached':
       // Revoking does not help here: revoked and expired keys count until they are deleted.
       return 'Your account already holds as many keys as allowed, revoked and expired ones included; delete old keys first.'
+    case 'KeyNotFound':
+      return 'That key no longer exists (it may have been deleted elsewhere); reload the page to see your keys as they are.'
+    case 'InsufficientScope':
+      return 'Your sign-in is not allowed to make this change.'
     case 'RateLimitExceeded':
       return 'Too many attempts in a short time; wait a minute and try again.'
     case 'PayloadTooLarge':

@@ -14,8 +14,12 @@ export class XrpcFailure extends Error {
   }
 }
 
-export function xrpcQuery<T>(nsid: string): Promise<T> {
-  return call<T>(nsid, { method: 'GET' })
+/** A query; parameters left undefined are not sent. */
+export function xrpcQuery<T>(nsid: string, params: Record<string, string | number | undefined> = {}): Promise<T> {
+  const query = new URLSearchParams()
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) query.set(name, String(value))
+  const search = query.toString()
+  return call<T>(search === '' ? nsid : `${nsid}?${search}`, { method: 'GET' })
 }
 
 export function xrpcProcedure<T>(nsid: string, input: object): Promise<T> {

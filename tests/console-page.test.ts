@@ -93,6 +93,34 @@ describe('GET /', () => {
     expect(html).toContain('This secret will not be shown again')
     expect(html).toMatch(/<div id="alert" class="alert" role="alert">/)
   })
+
+  it('offers the four scopes on create, all ticked (no scopes sent: the caller’s own, as before)', async () => {
+    const html = await (await server.get('/')).text()
+    expect(html).toContain('<legend>Scopes</legend>')
+    for (const scope of ['account:read', 'account:write', 'inference', 'records']) {
+      const id = `scope-${scope.replace(':', '-')}`
+      expect(html).toContain(`<input id="${id}" name="scope" type="checkbox" value="${scope}" checked aria-describedby="${id}-hint">`)
+      expect(html).toContain(`<label for="${id}"><code>${scope}</code></label>`)
+      expect(html).toMatch(new RegExp(`<span id="${id}-hint" class="hint">[A-Z][^<]+\\.</span>`))
+    }
+  })
+
+  it('has the Rename and Roll dialogs, with labelled controls, and the grace periods rollApiKey takes', async () => {
+    const html = await (await server.get('/')).text()
+    expect(html).toMatch(/<dialog id="rename-dialog" aria-labelledby="rename-heading">/)
+    expect(html).toContain('<label for="rename-name">New name</label>')
+    expect(html).toMatch(/<dialog id="roll-dialog" aria-labelledby="roll-heading" aria-describedby="roll-explanation">/)
+    expect(html).toContain('<legend>The old key stops working</legend>')
+    const grace = [...html.matchAll(/<input id="(grace-\w+)" name="grace" type="radio" value="(\d+)"[^>]*><label for="\1">([^<]+)<\/label>/g)]
+    expect(grace.map((choice) => [choice[3], Number(choice[2])])).toEqual([
+      ['Now', 0],
+      ['In 1 hour', 3_600],
+      ['In 1 day', 86_400],
+      ['In 7 days', 604_800],
+    ])
+    expect(html).toContain('<th scope="col">Scopes</th>')
+    expect(html).toContain('>Show more</button>')
+  })
 })
 
 describe('the console assets', () => {
