@@ -128,6 +128,22 @@ export const schemaDict = {
                 description:
                   'Optional RFC3339 expiry. Omit (or send null) for a key that never expires on its own.',
               },
+              scopes: {
+                type: 'array',
+                minLength: 1,
+                items: {
+                  type: 'string',
+                  knownValues: [
+                    'account:read',
+                    'account:write',
+                    'inference',
+                    'records',
+                  ],
+                  maxLength: 64,
+                },
+                description:
+                  "What the new key may do. `account:read`: listApiKeys; `account:write`: every method that changes keys (implies `account:read`); `inference`: the inference service; `records`: the record proxy. getSession needs no scope. A key may only mint keys within its own scopes (sessions and service auth hold every scope); an unknown value or an empty list is a 400 InvalidRequest. Omit it for a key with the caller's own scopes: every scope when the caller is a session, service auth or an unscoped key, as before scopes existed.",
+              },
             },
           },
         },
@@ -163,6 +179,11 @@ export const schemaDict = {
             name: 'StoredKeyLimitReached',
             description:
               'The account already stores as many keys as the server allows, revoked and expired ones included; delete old keys first.',
+          },
+          {
+            name: 'InsufficientScope',
+            description:
+              'The key presented is valid but does not hold the `account:write` scope this method needs (a key minted with `scopes`), or `scopes` asks for a scope the caller does not hold; nothing was changed.',
           },
         ],
       },
@@ -287,6 +308,11 @@ export const schemaDict = {
           {
             name: 'AuthRequired',
             description: 'No valid session cookie or bearer key was presented.',
+          },
+          {
+            name: 'InsufficientScope',
+            description:
+              'The key presented is valid but does not hold the `account:write` scope this method needs (a key minted with `scopes`); nothing was changed.',
           },
         ],
       },
@@ -442,6 +468,11 @@ export const schemaDict = {
             name: 'AuthRequired',
             description: 'No valid session cookie or bearer key was presented.',
           },
+          {
+            name: 'InsufficientScope',
+            description:
+              'The key presented is valid but does not hold the `account:read` scope this method needs (a key minted with `scopes`).',
+          },
         ],
       },
     },
@@ -480,6 +511,11 @@ export const schemaDict = {
           {
             name: 'AuthRequired',
             description: 'No valid session cookie or bearer key was presented.',
+          },
+          {
+            name: 'InsufficientScope',
+            description:
+              'The key presented is valid but does not hold the `account:write` scope this method needs (a key minted with `scopes`); nothing was changed.',
           },
         ],
       },
@@ -527,6 +563,11 @@ export const schemaDict = {
           {
             name: 'AuthRequired',
             description: 'No valid session cookie or bearer key was presented.',
+          },
+          {
+            name: 'InsufficientScope',
+            description:
+              'The key presented is valid but does not hold the `account:write` scope this method needs (a key minted with `scopes`); nothing was changed.',
           },
         ],
       },
@@ -673,6 +714,11 @@ export const schemaDict = {
             name: 'KeyNotFound',
             description:
               "The caller's account has no key with this id (it may belong to another account, or have been deleted).",
+          },
+          {
+            name: 'InsufficientScope',
+            description:
+              'The key presented is valid but does not hold the `account:write` scope this method needs (a key minted with `scopes`); nothing was changed.',
           },
         ],
       },

@@ -22,6 +22,10 @@ export interface InputSchema {
   name: string
   /** Optional RFC3339 expiry. Omit (or send null) for a key that never expires on its own. */
   expiresAt?: string | null
+  /** What the new key may do. `account:read`: listApiKeys; `account:write`: every method that changes keys (implies `account:read`); `inference`: the inference service; `records`: the record proxy. getSession needs no scope. A key may only mint keys within its own scopes (sessions and service auth hold every scope); an unknown value or an empty list is a 400 InvalidRequest. Omit it for a key with the caller's own scopes: every scope when the caller is a session, service auth or an unscoped key, as before scopes existed. */
+  scopes?: (
+    'account:read' | 'account:write' | 'inference' | 'records' | (string & {})
+  )[]
 }
 
 export interface OutputSchema {
@@ -44,7 +48,11 @@ export interface HandlerSuccess {
 export interface HandlerError {
   status: number
   message?: string
-  error?: 'AuthRequired' | 'KeyLimitReached' | 'StoredKeyLimitReached'
+  error?:
+    | 'AuthRequired'
+    | 'KeyLimitReached'
+    | 'StoredKeyLimitReached'
+    | 'InsufficientScope'
 }
 
 export type HandlerOutput = HandlerError | HandlerSuccess

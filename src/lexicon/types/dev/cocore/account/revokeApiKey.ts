@@ -40,7 +40,7 @@ export interface HandlerSuccess {
 export interface HandlerError {
   status: number
   message?: string
-  error?: 'AuthRequired'
+  error?: 'AuthRequired' | 'InsufficientScope'
 }
 
 export type HandlerOutput = HandlerError | HandlerSuccess

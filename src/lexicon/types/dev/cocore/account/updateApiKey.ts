@@ -42,7 +42,7 @@ export interface HandlerSuccess {
 export interface HandlerError {
   status: number
   message?: string
-  error?: 'AuthRequired' | 'KeyNotFound'
+  error?: 'AuthRequired' | 'KeyNotFound' | 'InsufficientScope'
 }
 
 export type HandlerOutput = HandlerError | HandlerSuccess
