@@ -371,10 +371,10 @@ describe.runIf(onPostgres)('rollApiKey across instances', () => {
       await sql`select id from api_key where id = ${old.key.id} for update`.execute(holder)
       const roll = a.post('dev.cocore.account.rollApiKey', JSON.stringify({ id: old.key.id }), { ...json, ...bearer(owner.secret) })
       let blocked: number | undefined
+      // Asked outside the holder's transaction, which would see one snapshot of pg_stat_activity.
       await waitFor(async () => {
         const { rows } = await sql<{ pid: number }>`
-          select pid from pg_stat_activity
-          where wait_event_type = 'Lock' and query like '%"replaced"%' and pid <> pg_backend_pid()`.execute(holder)
+          select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%"replaced"%'`.execute(a.ctx.db)
         blocked = rows[0]?.pid
         return blocked !== undefined
       })
