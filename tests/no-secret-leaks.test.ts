@@ -22,13 +22,17 @@ async function exerciseKeys(server: TestServer): Promise<string[]> {
   const client = server.client(bearer(owner.secret))
   const minted = await client.createApiKey({ name: 'logged?' })
   await client.listApiKeys()
+  // A roll answers a secret too, and leaves the old one working for its grace period.
+  const rolled = await client.rollApiKey({ id: minted.data.key.id, graceSeconds: 60 })
+  await server.client(bearer(rolled.data.secret)).getSession()
+  await server.client(bearer(minted.data.secret)).getSession()
   await client.revokeApiKey(minted.data.key.id)
   // Failures too: a revoked key, a malformed bearer, a cookie beside a failing bearer.
   await server.get('/xrpc/dev.cocore.account.listApiKeys', bearer(minted.data.secret))
   await server.get('/xrpc/dev.cocore.account.listApiKeys', { authorization: `Bearer ${owner.secret}x`, cookie })
   await server.post('dev.cocore.account.createApiKey', '{"name":', { ...bearer(owner.secret), 'content-type': 'application/json' })
   await server.get('/xrpc/dev.cocore.account.listApiKeys', { cookie })
-  return [owner.secret, minted.data.secret, cookie.split('=')[1] ?? '']
+  return [owner.secret, minted.data.secret, rolled.data.secret, cookie.split('=')[1] ?? '']
 }
 
 describe('secrets and hashes', () => {

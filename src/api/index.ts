@@ -8,6 +8,7 @@ import getSession from './dev/cocore/account/getSession.js'
 import listApiKeys from './dev/cocore/account/listApiKeys.js'
 import revokeAllApiKeys from './dev/cocore/account/revokeAllApiKeys.js'
 import revokeApiKey from './dev/cocore/account/revokeApiKey.js'
+import rollApiKey from './dev/cocore/account/rollApiKey.js'
 import updateApiKey from './dev/cocore/account/updateApiKey.js'
 
 /** Registers every dev.cocore.account.* method (an unregistered one would answer Express's HTML 404). */
@@ -15,6 +16,7 @@ export function registerMethods(server: Server, ctx: AppContext): void {
   createApiKey(server, ctx)
   listApiKeys(server, ctx)
   updateApiKey(server, ctx)
+  rollApiKey(server, ctx)
   revokeApiKey(server, ctx)
   revokeAllApiKeys(server, ctx)
   deleteApiKey(server, ctx)

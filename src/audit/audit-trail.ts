@@ -5,7 +5,7 @@ import { deleteAuditEventsBefore, insertAuditEvents } from '../db/audit-events.j
 import type { AuditCredentialKind, DatabaseSchema, NewAuditEvent } from '../db/schema.js'
 import type { Logger } from '../logger.js'
 
-type KeyEventName = 'key.created' | 'key.updated' | 'key.revoked' | 'key.deleted'
+type KeyEventName = 'key.created' | 'key.updated' | 'key.rolled' | 'key.revoked' | 'key.deleted'
 type SessionEventName = 'session.created' | 'session.ended'
 
 /** The audit row of a change to one key; written in the change's own transaction. */

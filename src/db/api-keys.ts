@@ -27,13 +27,15 @@ export async function insertKey(db: Db, key: NewApiKey): Promise<ApiKeyRecord> {
 
 /**
  * How many keys `did` holds: `live` ones (that can still authenticate at `now`), and
- * `stored` rows of every state (live, expired, revoked), in one statement.
+ * `stored` rows of every state (live, expired, revoked), in one statement. A key rolled
+ * and still in its grace period is not counted live: its replacement stands for it, so
+ * the pair counts once against the live cap.
  */
 export async function countKeys(db: Db, did: string, now: Date): Promise<{ live: number; stored: number }> {
   const counts = await db
     .selectFrom('api_key')
     .select((eb) => [
-      eb.fn.countAll<string | number>().filterWhere(isLiveAt(now)).as('live'),
+      eb.fn.countAll<string | number>().filterWhere(isLiveAt(now)).filterWhere('replaced_by', 'is', null).as('live'),
       eb.fn.countAll<string | number>().as('stored'),
     ])
     .where('did', '=', did)
@@ -63,6 +65,11 @@ export async function listKeysByDid(db: Db, did: string, page: { limit?: number;
   return query.execute()
 }
 
+/** One key of `did`, whatever its state; undefined when `did` has no key by that id. */
+export async function findKeyOfAccount(db: Db, did: string, id: string): Promise<ApiKeyRecord | undefined> {
+  return db.selectFrom('api_key').select(viewColumns).where('id', '=', id).where('did', '=', did).executeTakeFirst()
+}
+
 export async function findKeyByHash(db: Db, keyHash: Uint8Array): Promise<ApiKeyRecord | undefined> {
   return db.selectFrom('api_key').select(viewColumns).where('key_hash', '=', keyHash).executeTakeFirst()
 }
@@ -86,6 +93,36 @@ export async function revokeKey(db: Db, did: string, id: string, now: Date): Pro
     .select((eb) => notifyInvalidation('apiKey', eb.ref('revoked.id')).as('notified'))
     .execute()
   return notified.length > 0
+}
+
+/**
+ * rollApiKey's change to the old key: it records its replacement and gets `expiresAt`, the
+ * end of its grace period. Only an unrevoked key not rolled before changes; its row as it
+ * is now, or undefined. Notifies as revokeKey: every instance must forget the cached entry,
+ * which knows nothing of the new expiry.
+ */
+export async function markKeyReplaced(
+  db: Db,
+  did: string,
+  id: string,
+  replacement: { replacedBy: string; expiresAt: Date },
+): Promise<ApiKeyRecord | undefined> {
+  const rows = await db
+    .with('replaced', (qb) =>
+      qb
+        .updateTable('api_key')
+        .set({ replaced_by: replacement.replacedBy, expires_at: replacement.expiresAt })
+        .where('id', '=', id)
+        .where('did', '=', did)
+        .where('revoked_at', 'is', null)
+        .where('replaced_by', 'is', null)
+        .returning(viewColumns),
+    )
+    .selectFrom('replaced')
+    .select((eb) => [...viewColumns.map((column) => `replaced.${column}` as const), notifyInvalidation('apiKey', eb.ref('replaced.id')).as('notified')])
+    .execute()
+  // `notified` is pg_notify's (empty) result: selecting it is what sends the notification.
+  return rows.map(({ notified: _notified, ...record }) => record)[0]
 }
 
 /**

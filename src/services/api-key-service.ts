@@ -3,17 +3,31 @@ import type { Kysely } from 'kysely'
 import { v7 as uuidv7, validate as isUuid } from 'uuid'
 import { keyAuditEvent } from '../audit/audit-trail.js'
 import type { Actor } from '../auth/actor.js'
-import { assertStillLive } from '../auth/credential-state.js'
+import { assertStillLive, credentialState } from '../auth/credential-state.js'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../auth/credentials.js'
 import { inAccountLock } from '../db/account-lock.js'
 import { insertAuditEvents } from '../db/audit-events.js'
-import { countKeys, deleteKey, insertKey, listKeysByDid, renameKey, revokeAllKeys, revokeKey, type ApiKeyRecord } from '../db/api-keys.js'
+import { everyScope, grantsScope, insufficientScope, scopesOf } from '../auth/scopes.js'
+import {
+  countKeys,
+  deleteKey,
+  findKeyOfAccount,
+  insertKey,
+  listKeysByDid,
+  markKeyReplaced,
+  renameKey,
+  revokeAllKeys,
+  revokeKey,
+  type ApiKeyRecord,
+} from '../db/api-keys.js'
 import type { DatabaseSchema, StoredCredentialKind } from '../db/schema.js'
 import type { ApiKeyView } from '../lexicon/types/dev/cocore/account/defs.js'
 import type { OutputSchema as CreatedApiKey } from '../lexicon/types/dev/cocore/account/createApiKey.js'
 import type { OutputSchema as ApiKeyPage } from '../lexicon/types/dev/cocore/account/listApiKeys.js'
+import type { OutputSchema as RolledApiKey } from '../lexicon/types/dev/cocore/account/rollApiKey.js'
 import { checkKeyInput } from './key-input.js'
 import { decodeKeyCursor, encodeKeyCursor } from './key-page-cursor.js'
+import { checkRollInput, graceEndsAt, newKeyExpiresAt, type RollRequest } from './key-roll.js'
 
 type Db = Kysely<DatabaseSchema>
 
@@ -56,29 +70,49 @@ export class ApiKeyService {
    */
   async create(request: NewKeyRequest, now: Date): Promise<CreatedApiKey> {
     const { name, expiresAt } = checkKeyInput({ name: request.name, expiresAt: request.expiresAt }, now)
-    const secret = generateApiKeySecret()
-    const record = await inAccountLock(this.db, request.did, async (tx) => {
+    return inAccountLock(this.db, request.did, async (tx) => {
       // The credential was checked before this request read its body; under the lock, a
       // revocation cannot land any more.
       await assertStillLive(tx, request.createdBy, now)
       await this.assertRoomForAKey(tx, request.did, now)
-      const record = await insertKey(tx, {
-        id: uuidv7(),
-        did: request.did,
-        name,
-        prefix: displayPrefix(secret),
-        key_hash: hashSecret(secret),
-        created_at: now,
-        expires_at: expiresAt ?? null,
-        revoked_at: null,
-        last_used_at: null,
-        created_by_kind: request.createdBy.kind,
-        created_by_id: request.createdBy.id ?? null,
-      })
-      await insertAuditEvents(tx, [keyAuditEvent('key.created', request.did, record.id, request.createdBy, now)])
-      return record
+      const created = await insertNewKey(tx, request.did, { name, expiresAt, scopes: null }, request.createdBy, now)
+      await insertAuditEvents(tx, [keyAuditEvent('key.created', request.did, created.key.id, request.createdBy, now)])
+      return created
     })
-    return { key: toApiKeyView(record), secret }
+  }
+
+  /**
+   * rollApiKey: mints a key with the old one's name and scopes, and gives the old one the end
+   * of its grace period as its expiry and the new key as `replaced_by`; both in one
+   * transaction, with their audit rows (`key.rolled`, `key.created`). An unknown id is a 400
+   * KeyNotFound; a revoked, expired or already rolled key a 400 InvalidRequest; an actor that
+   * does not hold every scope of the old key a 403 InsufficientScope. The stored-key cap
+   * applies, the live cap does not: the old key stops counting as live (see countKeys).
+   */
+  async roll(did: string, id: string, request: RollRequest, actor: Actor, now: Date): Promise<RolledApiKey> {
+    const { graceSeconds, expiry } = checkRollInput(request, now)
+    if (!isUuid(id)) throw keyNotFound()
+    const rolled = await inAccountLock(this.db, did, async (tx) => {
+      await assertStillLive(tx, actor, now)
+      const old = await findKeyOfAccount(tx, did, id.toLowerCase())
+      if (!old) throw keyNotFound()
+      assertRollable(old, now)
+      const missing = scopesOf(old.scopes).find((scope) => !grantsScope(actor.scopes ?? everyScope, scope))
+      if (missing) throw insufficientScope(missing)
+      await this.assertRoomForAKey(tx, did, now, { liveCap: false })
+      const created = await insertNewKey(tx, did, { name: old.name, expiresAt: newKeyExpiresAt(expiry, old, now), scopes: old.scopes }, actor, now)
+      const previous = await markKeyReplaced(tx, did, old.id, { replacedBy: created.key.id, expiresAt: graceEndsAt(old, graceSeconds, now) })
+      // Under the account lock nothing can have revoked or rolled it since it was read.
+      if (!previous) throw new Error('the key to roll changed under the account lock')
+      await insertAuditEvents(tx, [
+        keyAuditEvent('key.rolled', did, old.id, actor, now),
+        keyAuditEvent('key.created', did, created.key.id, actor, now),
+      ])
+      return { ...created, previous: toApiKeyView(previous) }
+    })
+    // Other instances heard of it through the NOTIFY sent at commit.
+    this.invalidator.invalidate('apiKey', rolled.previous.id)
+    return rolled
   }
 
   /** Every key of the account, newest first. */
@@ -100,7 +134,7 @@ export class ApiKeyService {
           return renamed
         })
       : undefined
-    if (!record) throw new InvalidRequestError('This account has no key with that id', 'KeyNotFound')
+    if (!record) throw keyNotFound()
     return toApiKeyView(record)
   }
 
@@ -141,12 +175,13 @@ export class ApiKeyService {
   }
 
   /**
-   * Refuses a key beyond either cap. Counted under the account lock, so parallel mints
+   * Refuses a key beyond either cap (a roll: beyond the stored cap only). Counted under the account lock, so parallel mints
    * cannot overshoot a cap together. The stored cap is checked first: when both are reached,
    * revoking would not help, deleting does.
    */
-  private async assertRoomForAKey(tx: Db, did: string, now: Date): Promise<void> {
-    const { maxLiveKeys = 0, maxStoredKeys = 0 } = this.caps
+  private async assertRoomForAKey(tx: Db, did: string, now: Date, { liveCap = true } = {}): Promise<void> {
+    const { maxStoredKeys = 0 } = this.caps
+    const maxLiveKeys = liveCap ? (this.caps.maxLiveKeys ?? 0) : 0
     if (maxLiveKeys === 0 && maxStoredKeys === 0) return
     const { live, stored } = await countKeys(tx, did, now)
     if (maxStoredKeys > 0 && stored >= maxStoredKeys) {
@@ -187,6 +222,43 @@ export class ApiKeyService {
     return changed
   }
 }
+
+/** The secret leaves through the result only, as in create. */
+async function insertNewKey(
+  tx: Db,
+  did: string,
+  key: { name: string; expiresAt: Date | undefined; scopes: string[] | null },
+  createdBy: Actor,
+  now: Date,
+): Promise<CreatedApiKey> {
+  const secret = generateApiKeySecret()
+  const record = await insertKey(tx, {
+    id: uuidv7(),
+    did,
+    name: key.name,
+    prefix: displayPrefix(secret),
+    key_hash: hashSecret(secret),
+    created_at: now,
+    expires_at: key.expiresAt ?? null,
+    revoked_at: null,
+    last_used_at: null,
+    scopes: key.scopes,
+    created_by_kind: createdBy.kind,
+    created_by_id: createdBy.id ?? null,
+  })
+  return { key: toApiKeyView(record), secret }
+}
+
+/** Only a live key that was not rolled before can be rolled: it is the one still in use. */
+function assertRollable(key: ApiKeyRecord, now: Date): void {
+  const state = credentialState({ revokedAt: key.revoked_at, expiresAt: key.expires_at }, now)
+  if (state !== 'live') throw new InvalidRequestError(`This key is ${state}; only a live key can be rolled`)
+  if (key.replaced_by !== null) {
+    throw new InvalidRequestError('This key was already rolled and is in its grace period; roll its replacement instead')
+  }
+}
+
+const keyNotFound = () => new InvalidRequestError('This account has no key with that id', 'KeyNotFound')
 
 /**
  * The lexicon's `#apiKeyView`: optional fields are left out rather than null, and every

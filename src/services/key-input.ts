@@ -57,10 +57,11 @@ function checkKeyName(name: string): string {
 }
 
 /**
+ * A key's `expiresAt` as sent (createApiKey's, rollApiKey's): absent or null is "never".
  * The lexicon's datetime check accepts a value without a time zone, which RFC 3339 forbids
  * and `Date` would read as local time, so it is checked strictly again here.
  */
-function parseExpiresAt(value: string | null | undefined, now: Date): Date | undefined {
+export function parseExpiresAt(value: string | null | undefined, now: Date): Date | undefined {
   if (value === undefined || value === null) return undefined
   if (!isValidDatetime(value)) {
     throw new KeyInputError('expiresAt', 'must be a valid RFC 3339 datetime with a time zone, e.g. 2030-01-01T00:00:00.000Z')

@@ -6,6 +6,7 @@ import { XrpcClient } from '@atproto/xrpc'
 import { readConfig, type ConfigEnv } from '../../src/config.js'
 import { schemas } from '../../src/lexicon/lexicons.js'
 import type { OutputSchema as CreatedApiKey } from '../../src/lexicon/types/dev/cocore/account/createApiKey.js'
+import type { OutputSchema as RolledApiKey } from '../../src/lexicon/types/dev/cocore/account/rollApiKey.js'
 import { createLogger } from '../../src/logger.js'
 import { AccountServer } from '../../src/server.js'
 import { fileDatabase } from './file-database.js'
@@ -111,6 +112,11 @@ export class AccountClient {
   async updateApiKey(id: string, name: string) {
     const res = await this.xrpc.call('dev.cocore.account.updateApiKey', undefined, { id, name })
     return res.data as { key: CreatedApiKey['key'] }
+  }
+
+  async rollApiKey(input: { id: string; graceSeconds?: number; expiresAt?: string | null }) {
+    const res = await this.xrpc.call('dev.cocore.account.rollApiKey', undefined, input)
+    return { data: res.data as RolledApiKey, headers: res.headers }
   }
 
   async revokeAllApiKeys(): Promise<number> {
