@@ -67,6 +67,29 @@ const keyRow = (page: Page, name: string) =>
     .filter({ has: page.getByRole('rowheader', { name, exact: true }).or(page.getByRole('cell', { name, exact: true })) })
 const statusOf = (page: Page, name: string, status: 'Active' | 'Revoked' | 'Expired') => keyRow(page, name).getByRole('cell', { name: status, exact: true })
 const newSecretBox = (page: Page) => page.getByRole('textbox', { name: 'New API key secret' })
+/** A key's row by its id: a rolled key and the key that replaces it share a name. */
+const rowOf = (page: Page, id: string) => page.locator(`#key-rows tr[data-key-id="${id}"]`)
+const shownKeyIds = (page: Page) => page.locator('#key-rows tr[data-key-id]').evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.keyId!))
+const focusedLabel = (page: Page) => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.id)
+
+type KeyView = { id: string; name: string; prefix: string; expiresAt?: string; scopes?: string[]; replacedBy?: string }
+
+/** An XRPC call from the page itself, with its session cookie, as the page's own script makes them. */
+async function callFromPage<T>(page: Page, nsid: string, input?: object): Promise<T> {
+  return page.evaluate(
+    async ({ nsid, input }) => {
+      const init: RequestInit = input === undefined ? {} : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(input) }
+      const res = await fetch(`/xrpc/${nsid}`, init)
+      if (!res.ok) throw new Error(`${nsid}: ${res.status} ${await res.text()}`)
+      return res.json()
+    },
+    { nsid, input },
+  ) as Promise<T>
+}
+
+/** Every key of the signed-in account, newest first (listApiKeys without a limit). */
+const everyKey = async (page: Page) => (await callFromPage<{ keys: KeyView[] }>(page, 'dev.cocore.account.listApiKeys')).keys
+const keyNamed = async (page: Page, name: string) => (await everyKey(page)).find((key) => key.name === name)!
 
 /** Creates a key on the page and returns the secret it shows once. */
 async function createKey(page: Page, name: string, expires?: string) {
@@ -115,7 +138,14 @@ async function finishCallbacksOn(page: Page, from: string, to: string) {
 }
 
 describe('the console', () => {
-  it('signs in through the PDS, creates, revokes and deletes keys, and signs out', async () => {
+  /** Alice's signed-in page, from the first test, for the ones after it: one sign-in for them all. */
+  let signedIn: { context: BrowserContext; page: Page; cookie: string; refusals: string[] } | undefined
+  const signedInAlice = () => {
+    if (signedIn === undefined) throw new Error('the first test did not sign in')
+    return signedIn
+  }
+
+  it('signs in through the PDS, creates, revokes and deletes keys', async () => {
     const context = await freshContext(browser)
     const page = await context.newPage()
     const refusals = cspRefusals(page, service.url)
@@ -170,12 +200,135 @@ describe('the console', () => {
     await statusOf(page, 'laptop', 'Revoked').waitFor()
     expect(await newSecretBox(page).count()).toBe(0)
     expect(await seriousAccessibilityViolations(page)).toEqual([])
-    await saveScreenshot(page, 'console-keys')
+    signedIn = { context, page, cookie: cookie!.value, refusals }
+  })
 
-    // Signed out: the old cookie value is refused and the sign-in form is back.
+  it('creates a key with fewer scopes, and asks for one when none is ticked', async () => {
+    const { page } = signedInAlice()
+    const scopeBox = (scope: string) => page.getByRole('checkbox', { name: scope })
+    for (const scope of ['account:read', 'account:write', 'inference', 'records']) expect(await scopeBox(scope).isChecked()).toBe(true)
+
+    // Nothing ticked: a sentence, and no call.
+    const before = (await everyKey(page)).length
+    await page.getByRole('textbox', { name: 'Key name' }).fill('nothing allowed')
+    for (const scope of ['account:read', 'account:write', 'inference', 'records']) await scopeBox(scope).uncheck()
+    await page.getByRole('button', { name: 'Create key' }).click()
+    await page.getByRole('alert').getByText('Tick at least one scope').waitFor()
+    expect(await focusedLabel(page)).toBe('scope-account-read')
+    expect(await everyKey(page)).toHaveLength(before)
+
+    await scopeBox('account:read').check()
+    await scopeBox('inference').check()
+    const secret = await createKey(page, 'metrics reader')
+    await keyRow(page, 'metrics reader').getByRole('cell', { name: 'account:read, inference', exact: true }).waitFor()
+    expect(await getSession(service.url, { bearer: secret })).toMatchObject({ status: 200, body: { authType: 'apiKey', scopes: ['account:read', 'inference'] } })
+    // The form is back to every scope; a key made with all of them holds every scope ("All").
+    expect(await scopeBox('records').isChecked()).toBe(true)
+    await keyRow(page, 'deploy').getByRole('cell', { name: 'All', exact: true }).waitFor()
+  })
+
+  it('renames a key in a dialog: Escape cancels, Enter saves, a bad name is a sentence', async () => {
+    const { page } = signedInAlice()
+    const dialog = page.getByRole('dialog', { name: 'Rename key metrics reader' })
+    const newName = dialog.getByRole('textbox', { name: 'New name' })
+
+    await page.getByRole('button', { name: 'Rename metrics reader' }).click()
+    expect(await newName.inputValue()).toBe('metrics reader')
+    expect(await seriousAccessibilityViolations(page)).toEqual([])
+    await newName.fill('never saved')
+    await page.keyboard.press('Escape')
+    await dialog.waitFor({ state: 'hidden' })
+    expect(await focusedLabel(page)).toBe('Rename metrics reader')
+    expect((await keyNamed(page, 'metrics reader')).name).toBe('metrics reader')
+
+    await page.keyboard.press('Enter')
+    await newName.fill('   ')
+    await newName.press('Enter')
+    await dialog.getByRole('alert').getByText('Give the key a name.').waitFor()
+    await newName.fill('grafana')
+    await newName.press('Enter')
+    await dialog.waitFor({ state: 'hidden' })
+    await keyRow(page, 'grafana').waitFor()
+    expect(await focusedLabel(page)).toBe('Rename grafana')
+    expect(await keyRow(page, 'metrics reader').count()).toBe(0)
+    expect((await everyKey(page)).filter((key) => key.name === 'grafana')).toHaveLength(1)
+  })
+
+  it('rolls a key: with "Now" the old secret stops at once, with a grace period both work', async () => {
+    const { page } = signedInAlice()
+    const rollDialog = page.getByRole('dialog', { name: /^Roll key/ })
+
+    // "Now": the new secret shown once, as create shows it; the old one refused.
+    const oldSecret = await createKey(page, 'ci runner')
+    const old = await keyNamed(page, 'ci runner')
+    await page.getByRole('button', { name: 'Roll ci runner' }).click()
+    await rollDialog.getByRole('radio', { name: 'Now' }).waitFor()
+    expect(await rollDialog.getByRole('radio', { name: 'Now' }).isChecked()).toBe(true)
+    expect(await seriousAccessibilityViolations(page)).toEqual([])
+    await rollDialog.getByRole('button', { name: 'Roll key' }).click()
+    await rollDialog.waitFor({ state: 'hidden' })
+    await page.getByText('This secret will not be shown again').waitFor()
+    await page.getByText(`It replaces the key ${old.prefix}…, which has stopped working.`).waitFor()
+    const newSecret = await newSecretBox(page).inputValue()
+    expect(newSecret).toMatch(/^cocore-/)
+    expect(newSecret).not.toBe(oldSecret)
+    expect((await getSession(service.url, { bearer: oldSecret })).status).toBe(401)
+    expect((await getSession(service.url, { bearer: newSecret })).status).toBe(200)
+    await rowOf(page, old.id).getByRole('cell', { name: 'Expired', exact: true }).waitFor()
+    expect(await rowOf(page, old.id).getByRole('button', { name: 'Roll ci runner' }).count()).toBe(0)
+
+    // "In 1 hour": both work; the old one is listed as Replaced, with its new expiry.
+    const deploy = await keyNamed(page, 'deploy')
+    await page.getByRole('button', { name: 'Roll deploy' }).click()
+    await rollDialog.getByRole('radio', { name: 'In 1 hour' }).check()
+    await rollDialog.getByRole('radio', { name: 'In 1 hour' }).press('Enter')
+    await rollDialog.waitFor({ state: 'hidden' })
+    await page.getByText(`It replaces the key ${deploy.prefix}…, which keeps working until`).waitFor()
+    const rolled = await newSecretBox(page).inputValue()
+    expect((await getSession(service.url, { bearer: rolled })).status).toBe(200)
+    await rowOf(page, deploy.id).getByRole('cell', { name: 'Replaced', exact: true }).waitFor()
+    const previous = (await everyKey(page)).find((key) => key.id === deploy.id)!
+    expect(Date.parse(previous.expiresAt!) - Date.now()).toBeGreaterThan(3_500_000)
+    expect(Date.parse(previous.expiresAt!) - Date.now()).toBeLessThanOrEqual(3_600_000)
+    expect(await rowOf(page, deploy.id).locator('time').last().getAttribute('datetime')).toBe(previous.expiresAt)
+
+    // The list as it reads later: the secret is not shown again.
+    await page.reload()
+    await rowOf(page, deploy.id).getByRole('cell', { name: 'Replaced', exact: true }).waitFor()
+    expect(await newSecretBox(page).count()).toBe(0)
+    await saveScreenshot(page, 'console-keys')
+    await page.getByRole('button', { name: 'Roll grafana' }).click()
+    await rollDialog.getByRole('radio', { name: 'Now' }).waitFor()
+    await saveScreenshot(page, 'console-roll', { fullPage: false })
+    await page.keyboard.press('Escape')
+    await rollDialog.waitFor({ state: 'hidden' })
+    expect(await focusedLabel(page)).toBe('Roll grafana')
+  })
+
+  it('pages through more than 50 keys with Show more, each key once, while keys are created', async () => {
+    const { page } = signedInAlice()
+    await Promise.all(Array.from({ length: 60 }, (_, i) => callFromPage(page, 'dev.cocore.account.createApiKey', { name: `batch ${i}` })))
+    const listed = (await everyKey(page)).map((key) => key.id)
+    expect(listed.length).toBeGreaterThan(60)
+
+    await page.reload()
+    const showMore = page.getByRole('button', { name: 'Show more' })
+    await showMore.waitFor()
+    expect(await shownKeyIds(page)).toEqual(listed.slice(0, 50))
+    // A key created between two pages belongs before the first: the next page is unchanged.
+    await callFromPage(page, 'dev.cocore.account.createApiKey', { name: 'created meanwhile' })
+    await showMore.click()
+    await showMore.waitFor({ state: 'hidden' })
+    await page.getByRole('status').getByText(`Showing all ${listed.length} keys.`).waitFor()
+    expect(await shownKeyIds(page)).toEqual(listed)
+    expect(await focusedLabel(page)).toBe('keys-table')
+  })
+
+  it('signs out: the old cookie is refused and the sign-in form is back', async () => {
+    const { context, page, cookie, refusals } = signedInAlice()
     await page.getByRole('button', { name: 'Sign out' }).click()
     await page.getByRole('textbox', { name: 'Handle, DID or PDS address' }).waitFor()
-    expect((await getSession(service.url, { sessionCookie: cookie!.value })).status).toBe(401)
+    expect((await getSession(service.url, { sessionCookie: cookie })).status).toBe(401)
     expect(await sessionCookieIn(context, service.url)).toBeUndefined()
 
     expect(refusals).toEqual([])

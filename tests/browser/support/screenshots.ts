@@ -8,7 +8,8 @@ import type { Page } from 'playwright-core'
  */
 const folder = process.env.UPDATE_SCREENSHOTS === '1' ? path.resolve(import.meta.dirname, '../../../docs') : path.resolve(import.meta.dirname, '../screenshots')
 
-export async function saveScreenshot(page: Page, name: string): Promise<void> {
+/** The whole page; `fullPage: false` for a modal dialog, whose backdrop covers only the viewport. */
+export async function saveScreenshot(page: Page, name: string, { fullPage = true } = {}): Promise<void> {
   fs.mkdirSync(folder, { recursive: true })
-  await page.screenshot({ path: path.join(folder, `${name}.png`), fullPage: true })
+  await page.screenshot({ path: path.join(folder, `${name}.png`), fullPage })
 }
