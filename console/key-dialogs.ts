@@ -11,20 +11,22 @@ import { xrpcProcedure } from './xrpc.js'
 /** Runs one call (one at a time), showing a failure as a sentence where `showFailure` puts it. */
 export type Run = (action: string, work: () => Promise<void>, showFailure: (sentence: string) => void) => Promise<void>
 
-class FormDialog {
+/** A dialog about one key: `submit` gets the key it was opened for. */
+class KeyDialog {
   readonly dialog: HTMLDialogElement
   private readonly alert: HTMLElement
+  private key: ApiKeyView | undefined
   private opener: HTMLElement | undefined
   private focusAfter: HTMLElement | undefined
 
-  constructor(name: string, submit: () => void) {
+  constructor(name: string, submit: (key: ApiKeyView) => void) {
     this.dialog = element<HTMLDialogElement>(`${name}-dialog`)
     this.alert = element(`${name}-alert`)
     const form = element<HTMLFormElement>(`${name}-form`)
     form.addEventListener('submit', (event) => {
       event.preventDefault()
       this.showProblem('')
-      submit()
+      if (this.key !== undefined) submit(this.key)
     })
     form.querySelector('[data-cancel]')?.addEventListener('click', () => this.dialog.close())
     // Escape closes a modal dialog by itself; either way the keyboard returns to where it was.
@@ -35,7 +37,8 @@ class FormDialog {
     })
   }
 
-  open(opener: HTMLElement, first: HTMLElement): void {
+  open(key: ApiKeyView, opener: HTMLElement, first: HTMLElement): void {
+    this.key = key
     this.opener = opener
     this.focusAfter = undefined
     this.showProblem('')
@@ -61,10 +64,7 @@ class FormDialog {
 export function renameDialog(run: Run, renamed: (key: ApiKeyView) => HTMLElement): { open(key: ApiKeyView, opener: HTMLElement): void } {
   const name = element<HTMLInputElement>('rename-name')
   const heading = element<HTMLHeadingElement>('rename-heading')
-  let renaming: ApiKeyView | undefined
-  const form = new FormDialog('rename', () => {
-    const key = renaming
-    if (key === undefined) return
+  const form = new KeyDialog('rename', (key) => {
     const checked = keyName(name.value)
     if ('problem' in checked) {
       form.showProblem(checked.problem)
@@ -86,11 +86,10 @@ export function renameDialog(run: Run, renamed: (key: ApiKeyView) => HTMLElement
   })
   return {
     open(key, opener) {
-      renaming = key
       heading.textContent = `Rename key ${key.name}`
       name.value = key.name
       name.removeAttribute('aria-invalid')
-      form.open(opener, name)
+      form.open(key, opener, name)
       name.select()
     },
   }
@@ -109,10 +108,7 @@ export function rollDialog(
   const heading = element<HTMLHeadingElement>('roll-heading')
   const now = element<HTMLInputElement>('grace-now')
   const dialogForm = element<HTMLFormElement>('roll-form')
-  let rolling: ApiKeyView | undefined
-  const form = new FormDialog('roll', () => {
-    const key = rolling
-    if (key === undefined) return
+  const form = new KeyDialog('roll', (key) => {
     const graceSeconds = Number(new FormData(dialogForm).get('grace') ?? 0)
     let done = false
     void run(
@@ -127,10 +123,9 @@ export function rollDialog(
   })
   return {
     open(key, opener) {
-      rolling = key
       heading.textContent = `Roll key ${key.name}?`
       now.checked = true
-      form.open(opener, now)
+      form.open(key, opener, now)
     },
   }
 }
