@@ -16,9 +16,9 @@ afterAll(() => server.close())
 const json = { 'content-type': 'application/json' }
 const allScopes = [...knownScopes]
 
-/** What a refused call must leave as it was: the account's keys and its audit trail. */
+/** What a refused call must leave as it was: the account's keys and its audit trail (the key's use is still noted). */
 async function accountState(did: string) {
-  const keys = await server.ctx.apiKeys.list(did)
+  const keys = (await server.ctx.apiKeys.list(did)).map(({ lastUsedAt: _used, ...key }) => key)
   const audit = await server.ctx.db.selectFrom('audit_event').select(['id']).where('did', '=', did).execute()
   return { keys, auditRows: audit.length }
 }
