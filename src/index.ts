@@ -5,3 +5,4 @@ export { AuthVerifier, type Credentials, type AccountAuth } from './auth/verifie
 export { readConfig, type Config } from './config.js'
 export { createLogger } from './logger.js'
 export { createCredentialVerifier, type CredentialVerifier, type CredentialVerifierOptions } from './auth/credential-verifier.js'
+export { knownScopes, grantsScope, type Scope } from './auth/scopes.js'

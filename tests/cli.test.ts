@@ -57,6 +57,11 @@ describe('cocore-account keys create', () => {
     expect(json(result.stdout).key.expiresAt).toBe('2099-01-01T00:00:00.000Z')
   })
 
+  it('takes --scopes as a comma-separated list, stored in the canonical order', async () => {
+    const result = await runCli(['keys', 'create', '--did', did(), '--name', 'n', '--scopes', 'inference, account:read'], env)
+    expect(json(result.stdout).key.scopes).toEqual(['account:read', 'inference'])
+  })
+
   it('exits 1 with one line saying to delete old keys when the account stores as many keys as allowed', async () => {
     const owner = did()
     const capped = { ...env, MAX_STORED_KEYS_PER_ACCOUNT: '1' }
@@ -147,6 +152,8 @@ describe('bad input', () => {
     ['a bad date', ['keys', 'create', '--did', 'did:plc:abc', '--name', 'x', '--expires-at', 'soon'], {}, /--expires-at/],
     ['a day that does not exist', ['keys', 'create', '--did', 'did:plc:abc', '--name', 'x', '--expires-at', '2099-02-31T00:00:00Z'], {}, /--expires-at/],
     ['a date in the past', ['keys', 'create', '--did', 'did:plc:abc', '--name', 'x', '--expires-at', '2001-01-01T00:00:00Z'], {}, /--expires-at/],
+    ['an unknown scope', ['keys', 'create', '--did', 'did:plc:abc', '--name', 'x', '--scopes', 'account:read,admin'], {}, /--scopes .*"admin"/],
+    ['an empty scope', ['keys', 'create', '--did', 'did:plc:abc', '--name', 'x', '--scopes', ''], {}, /--scopes/],
     ['an unknown option', ['keys', 'revoke-all', '--did', 'did:plc:abc', '--force'], {}, /--force/],
     ['an unknown command', ['keys', 'rotate'], {}, /unknown command/],
     ['a bad --ttl-hours', ['sessions', 'create', '--did', 'did:plc:abc', '--ttl-hours', 'many'], {}, /--ttl-hours/],

@@ -4,6 +4,9 @@ import { secretForms } from './_util/secret-forms.js'
 import { startTestServer, type TestServer } from './_util/test-server.js'
 import { xrpcFailure } from './_util/xrpc-error.js'
 
+/** What a session and service auth hold. */
+const everyScope = ['account:read', 'account:write', 'inference', 'records']
+
 let server: TestServer
 beforeAll(async () => {
   server = await startTestServer()
@@ -57,14 +60,14 @@ describe('getSession for a console session', () => {
   it('shows the handle the session began with', async () => {
     const did = server.newDid()
     const { cookie } = await begin(did, { handle: 'Alice.Example.com' })
-    expect(await server.client({ cookie }).getSession()).toEqual({ did, authType: 'session', handle: 'alice.example.com' })
+    expect(await server.client({ cookie }).getSession()).toEqual({ did, authType: 'session', handle: 'alice.example.com', scopes: everyScope })
   })
 
   it('shows no handle for a session begun without one, or with one that is not a handle', async () => {
     const did = server.newDid()
     for (const handle of [undefined, 'handle.invalid', 'not a handle']) {
       const { cookie } = await begin(did, { handle })
-      expect(await server.client({ cookie }).getSession()).toEqual({ did, authType: 'session' })
+      expect(await server.client({ cookie }).getSession()).toEqual({ did, authType: 'session', scopes: everyScope })
     }
   })
 })

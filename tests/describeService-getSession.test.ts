@@ -16,16 +16,18 @@ describe('describeService', () => {
   })
 })
 
+const everyScope = ['account:read', 'account:write', 'inference', 'records']
+
 describe('getSession', () => {
-  it('names the account, the key id and its prefix for an API key', async () => {
+  it('names the account, the key id, its prefix and its scopes (every scope for an unscoped key) for an API key', async () => {
     const { did, owner, client } = await server.newAccount()
-    expect(await client.getSession()).toEqual({ did, authType: 'apiKey', keyId: owner.key.id, prefix: owner.key.prefix })
+    expect(await client.getSession()).toEqual({ did, authType: 'apiKey', keyId: owner.key.id, prefix: owner.key.prefix, scopes: everyScope })
   })
 
-  it('names the account of a session cookie, with no key fields', async () => {
+  it('names the account of a session cookie, with no key fields and every scope', async () => {
     const did = server.newDid()
     const session = await server.client({ cookie: await server.sessionCookie(did) }).getSession()
-    expect(session).toEqual({ did, authType: 'session' })
+    expect(session).toEqual({ did, authType: 'session', scopes: everyScope })
   })
 
   it('is private to the caller', async () => {

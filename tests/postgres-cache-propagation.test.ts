@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InvalidationListener, listenerApplicationName } from '../src/db/invalidation-listener.js'
 import { createLogger } from '../src/logger.js'
 import { startTcpProxy } from './_util/tcp-proxy.js'
-import { createCredentialVerifier } from '../src/index.js'
+import { createCredentialVerifier, knownScopes } from '../src/index.js'
 import { databaseUrl } from './_util/test-server.js'
 import { bearer, onPostgres, startTestServer, type TestServer } from './_util/test-server.js'
 import { waitFor } from './_util/wait-for.js'
@@ -97,6 +97,7 @@ describe.runIf(onPostgres)('the verifier exported for sibling services', () => {
         did,
         keyId: owner.key.id,
         prefix: owner.key.prefix,
+        scopes: knownScopes,
       })
       await expect(sibling.verify(bearer(`cocore-${'Q'.repeat(43)}`))).rejects.toMatchObject({ customErrorName: 'AuthRequired' })
 

@@ -4,6 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startFakePlc } from './_util/fake-plc.js'
 import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
 
+/** What a session and service auth hold. */
+const everyScope = ['account:read', 'account:write', 'inference', 'records']
+
 let plc: Awaited<ReturnType<typeof startFakePlc>>
 let server: TestServer
 beforeAll(async () => {
@@ -55,7 +58,7 @@ describe('service auth', () => {
       keypair,
     })
     const res = await server.get('/xrpc/dev.cocore.account.getSession', bearer(token))
-    expect(await res.json()).toEqual({ did, authType: 'serviceAuth' })
+    expect(await res.json()).toEqual({ did, authType: 'serviceAuth', scopes: everyScope })
   })
 
   it.each([

@@ -47,9 +47,10 @@ export function authenticatedMethod<P extends Params, I extends Input, O extends
 /**
  * The verifier, then the scope check: a valid credential without the scope is a 403
  * InsufficientScope, still before a procedure's body is read, so nothing is changed. (Not
- * a failed authentication: it does not count against the failed-auth limit.)
+ * a failed authentication: it does not count against the failed-auth limit.) Also the
+ * exported verifier's `xrpcAuthFor`, for sibling services.
  */
-function withScope(verify: AccountAuthFn, scope: Scope): AccountAuthFn {
+export function withScope(verify: AccountAuthFn, scope: Scope): AccountAuthFn {
   return async (ctx) => {
     const auth = await verify(ctx)
     requireScope(auth.credentials.scopes, scope)

@@ -2,8 +2,10 @@ import type { MethodAuthContext } from '@atproto/xrpc-server'
 import { defaultKeyCacheConfig, type KeyCacheConfig } from '../config.js'
 import { openDatabase } from '../db/database.js'
 import { createLogger, type Logger } from '../logger.js'
+import { withScope } from './authenticated-method.js'
 import { buildAuthVerifier } from './build-verifier.js'
-import type { AccountAuth, Credentials } from './verifier.js'
+import { requireScope, type Scope } from './scopes.js'
+import type { AccountAuth, AccountAuthFn, Credentials } from './verifier.js'
 
 export type CredentialVerifierOptions = {
   /** The Postgres database the account service uses. */
@@ -15,10 +17,16 @@ export type CredentialVerifierOptions = {
 }
 
 export type CredentialVerifier = {
-  /** The credential of a request's headers; throws xrpc-server's AuthRequiredError (401, `AuthRequired`). */
-  verify(headers: { authorization?: string; cookie?: string }): Promise<Credentials>
+  /**
+   * The credential of a request's headers, with the scopes it holds; throws xrpc-server's
+   * AuthRequiredError (401, `AuthRequired`). With `scope`, a valid credential that does not
+   * hold it throws a 403 `InsufficientScope` XRPCError instead of returning.
+   */
+  verify(headers: { authorization?: string; cookie?: string }, opts?: { scope?: Scope }): Promise<Credentials>
   /** The same, as an xrpc-server `auth` verifier: `server.method(nsid, { auth: verifier.xrpcAuth, handler })`. */
   xrpcAuth(ctx: Pick<MethodAuthContext, 'req' | 'res'>): Promise<AccountAuth>
+  /** xrpcAuth, then the scope check (403 `InsufficientScope`): `{ auth: verifier.xrpcAuthFor('inference'), handler }`. */
+  xrpcAuthFor(scope: Scope): AccountAuthFn
   close(): Promise<void>
 }
 
@@ -42,8 +50,13 @@ export async function createCredentialVerifier(opts: CredentialVerifierOptions):
   await listener?.start()
   verifier.start()
   return {
-    verify: (headers) => verifier.verifyHeaders(headers),
+    async verify(headers, verifyOpts) {
+      const credentials = await verifier.verifyHeaders(headers)
+      if (verifyOpts?.scope !== undefined) requireScope(credentials.scopes, verifyOpts.scope)
+      return credentials
+    },
     xrpcAuth: verifier.account,
+    xrpcAuthFor: (scope) => withScope(verifier.account, scope),
     async close() {
       await listener?.stop()
       await verifier.close()

@@ -47,16 +47,31 @@ export function parseScopes(input: unknown): Scope[] | undefined {
   const unknown = input.filter((scope) => !isScope(scope))
   if (unknown.length > 0) {
     const shown = unknown.slice(0, 3).map((scope) => JSON.stringify(String(scope).slice(0, 40)))
-    throw new InvalidRequestError(`Unknown scope ${shown.join(', ')}; known scopes: ${knownScopes.join(', ')}`)
+    throw new InvalidRequestError(`scopes has unknown values ${shown.join(', ')}; known scopes: ${knownScopes.join(', ')}`)
   }
   return knownScopes.filter((scope) => input.includes(scope))
 }
 
 /** 403 `InsufficientScope`: the credential is valid but does not hold `needed`. Nothing was changed. */
-export function insufficientScope(needed: Scope): XRPCError {
-  return withoutStack(
-    () => new XRPCError(ResponseType.Forbidden, `This key does not hold the ${needed} scope this call needs`, 'InsufficientScope'),
-  )
+export function insufficientScope(needed: Scope, message = `This key does not hold the ${needed} scope this call needs`): XRPCError {
+  return withoutStack(() => new XRPCError(ResponseType.Forbidden, message, 'InsufficientScope'))
+}
+
+/**
+ * The scopes a key minted by `granter` is stored with; null: unscoped (every scope).
+ * `wanted` as parseScopes returned it. Omitted, the key gets the granter's own scopes: null
+ * when the granter holds every scope (a session, service auth, an unscoped key, the CLI:
+ * what createApiKey did before scopes existed), else the granter's list. A scope the
+ * granter does not hold is a 403 InsufficientScope: a key cannot mint a stronger key.
+ */
+export function scopesForNewKey(granter: readonly Scope[] | undefined, wanted: readonly Scope[] | undefined): Scope[] | null {
+  const held = granter ?? everyScope
+  if (wanted === undefined) return grantsAll(held, everyScope) ? null : knownScopes.filter((scope) => held.includes(scope))
+  const missing = wanted.find((scope) => !grantsScope(held, scope))
+  if (missing !== undefined) {
+    throw insufficientScope(missing, `This key does not hold the ${missing} scope, so it cannot mint a key with it`)
+  }
+  return [...wanted]
 }
 
 /** Throws 403 InsufficientScope unless `held` grants `needed`. */

@@ -80,11 +80,16 @@ export const commands: Record<string, Command> = {
     parse: () => withDatabase(async () => ({ migrated: true })),
   },
   'keys create': {
-    usage: 'keys create --did DID --name NAME [--expires-at ISO]',
-    options: { ...didOption, name: { type: 'string' }, 'expires-at': { type: 'string' } },
+    usage: 'keys create --did DID --name NAME [--expires-at ISO] [--scopes SCOPE,SCOPE...]',
+    options: { ...didOption, name: { type: 'string' }, 'expires-at': { type: 'string' }, scopes: { type: 'string' } },
     parse(values) {
       const did = requireDid(values)
-      const input = { name: requireString(values, 'name'), expiresAt: optionalString(values, 'expires-at') }
+      const input = {
+        name: requireString(values, 'name'),
+        expiresAt: optionalString(values, 'expires-at'),
+        // Unset: an unscoped key, as before scopes existed (the operator holds every scope).
+        scopes: optionalString(values, 'scopes')?.split(',').map((scope) => scope.trim()),
+      }
       // create checks its input itself (against the time it runs at); the same check runs
       // here first so that bad input never waits on the database or migrates anything.
       try {
@@ -196,7 +201,7 @@ function parseTtlHours(value: string | undefined): number | undefined {
 }
 
 /** The option of each field of a key request. */
-const keyInputOptions: Record<KeyInputField, string> = { name: '--name', expiresAt: '--expires-at' }
+const keyInputOptions: Record<KeyInputField, string> = { name: '--name', expiresAt: '--expires-at', scopes: '--scopes' }
 
 /** A bad field of a key request as a usage error that names its option; any other error as it is. */
 function namingOption(err: unknown): unknown {

@@ -4,6 +4,7 @@ import { v7 as uuidv7, validate as isUuid } from 'uuid'
 import { keyAuditEvent } from '../audit/audit-trail.js'
 import type { Actor } from '../auth/actor.js'
 import { assertStillLive, credentialState } from '../auth/credential-state.js'
+import { scopesForNewKey } from '../auth/scopes.js'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../auth/credentials.js'
 import { inAccountLock } from '../db/account-lock.js'
 import { insertAuditEvents } from '../db/audit-events.js'
@@ -39,6 +40,8 @@ export type NewKeyRequest = {
   /** As sent (createApiKey's input, or the CLI's options): checked here, for every caller. */
   name: string
   expiresAt?: string | null
+  /** As sent; omitted: the minter's own scopes. Never more than the minter holds (src/auth/scopes.ts). */
+  scopes?: string[]
   /** The credential that mints it (recorded on the key) and where the request came from. */
   createdBy: Actor
 }
@@ -69,13 +72,18 @@ export class ApiKeyService {
    * one millisecond still list in creation order.
    */
   async create(request: NewKeyRequest, now: Date): Promise<CreatedApiKey> {
-    const { name, expiresAt } = checkKeyInput({ name: request.name, expiresAt: request.expiresAt }, now)
+    const { name, expiresAt, scopes: wanted } = checkKeyInput(
+      { name: request.name, expiresAt: request.expiresAt, scopes: request.scopes },
+      now,
+    )
+    // Refused (403) before anything is written.
+    const scopes = scopesForNewKey(request.createdBy.scopes, wanted)
     return inAccountLock(this.db, request.did, async (tx) => {
       // The credential was checked before this request read its body; under the lock, a
       // revocation cannot land any more.
       await assertStillLive(tx, request.createdBy, now)
       await this.assertRoomForAKey(tx, request.did, now)
-      const created = await insertNewKey(tx, request.did, { name, expiresAt, scopes: null }, request.createdBy, now)
+      const created = await insertNewKey(tx, request.did, { name, expiresAt, scopes }, request.createdBy, now)
       await insertAuditEvents(tx, [keyAuditEvent('key.created', request.did, created.key.id, request.createdBy, now)])
       return created
     })

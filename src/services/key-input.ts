@@ -1,12 +1,13 @@
 import { ValidationError } from '@atproto/lexicon'
 import { isValidDatetime } from '@atproto/syntax'
 import { InvalidRequestError } from '@atproto/xrpc-server'
+import { parseScopes, type Scope } from '../auth/scopes.js'
 import { ids, lexicons } from '../lexicon/lexicons.js'
 import type { InputSchema as CreateApiKeyInput } from '../lexicon/types/dev/cocore/account/createApiKey.js'
 
 /** A field of createApiKey's input that a request can get wrong. */
-export type KeyInputField = 'name' | 'expiresAt'
-const keyInputFields: KeyInputField[] = ['name', 'expiresAt']
+export type KeyInputField = 'name' | 'expiresAt' | 'scopes'
+const keyInputFields: KeyInputField[] = ['name', 'expiresAt', 'scopes']
 
 /**
  * A bad field of a key request: a 400 InvalidRequest whose message is the field's name and
@@ -24,13 +25,17 @@ export class KeyInputError extends InvalidRequestError {
 
 /**
  * createApiKey's input as the service takes it, checked: the lexicon's rules (the name's
- * length in bytes, the datetime format; xrpc-server has already applied them to an XRPC
- * call, not to the CLI's arguments), then what the lexicon cannot say. Absent or null
- * `expiresAt` is "never".
+ * length in bytes, the datetime format, scopes as a non-empty list of strings; xrpc-server
+ * has already applied them to an XRPC call, not to the CLI's arguments), then what the
+ * lexicon cannot say. Absent or null `expiresAt` is "never"; absent `scopes` is undefined
+ * (the caller's own), otherwise the known scopes in their canonical order.
  */
-export function checkKeyInput(input: CreateApiKeyInput, now: Date): { name: string; expiresAt: Date | undefined } {
+export function checkKeyInput(
+  input: CreateApiKeyInput,
+  now: Date,
+): { name: string; expiresAt: Date | undefined; scopes: Scope[] | undefined } {
   checkAgainstLexicon(input)
-  return { name: checkKeyName(input.name), expiresAt: parseExpiresAt(input.expiresAt, now) }
+  return { name: checkKeyName(input.name), expiresAt: parseExpiresAt(input.expiresAt, now), scopes: checkScopes(input.scopes) }
 }
 
 function checkAgainstLexicon(input: CreateApiKeyInput): void {
@@ -42,6 +47,19 @@ function checkAgainstLexicon(input: CreateApiKeyInput): void {
     const field = keyInputFields.find((name) => err.message.startsWith(`Input/${name} `))
     if (!field) throw new InvalidRequestError(err.message)
     throw new KeyInputError(field, err.message.slice(`Input/${field} `.length))
+  }
+}
+
+/** knownValues are advice to a lexicon validator, not a rule: unknown scopes are refused here. */
+function checkScopes(scopes: string[] | undefined): Scope[] | undefined {
+  try {
+    return parseScopes(scopes)
+  } catch (err) {
+    // parseScopes's messages start with the field's name, as @atproto/lexicon's do.
+    if (err instanceof InvalidRequestError && err.message.startsWith('scopes ')) {
+      throw new KeyInputError('scopes', err.message.slice('scopes '.length))
+    }
+    throw err
   }
 }
 

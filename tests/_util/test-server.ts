@@ -48,8 +48,11 @@ export async function startTestServer(env: ConfigEnv = {}) {
   /** A fresh account: every test works in its own DID, so tests never see each other's keys. */
   const newDid = () => `did:plc:test${Math.random().toString(36).slice(2, 14)}`
   /** Mints a key directly (as the CLI does), for tests that need a credential to start from. */
-  const mintKey = (did: string, extra: { name?: string; expiresAt?: Date } = {}): Promise<CreatedApiKey> =>
-    ctx.apiKeys.create({ did, name: extra.name ?? 'test key', expiresAt: extra.expiresAt?.toISOString(), createdBy: { kind: 'cli' } }, clock.now())
+  const mintKey = (did: string, extra: { name?: string; expiresAt?: Date; scopes?: string[] } = {}): Promise<CreatedApiKey> =>
+    ctx.apiKeys.create(
+      { did, name: extra.name ?? 'test key', expiresAt: extra.expiresAt?.toISOString(), scopes: extra.scopes, createdBy: { kind: 'cli' } },
+      clock.now(),
+    )
   const client = (headers: Record<string, string> = {}) => new AccountClient(url, headers)
 
   return {
@@ -94,7 +97,7 @@ export class AccountClient {
     this.xrpc = new XrpcClient({ service, headers }, schemas)
   }
 
-  async createApiKey(input: { name: string; expiresAt?: string | null }) {
+  async createApiKey(input: { name: string; expiresAt?: string | null; scopes?: string[] }) {
     const res = await this.xrpc.call('dev.cocore.account.createApiKey', undefined, input)
     return { data: res.data as CreatedApiKey, headers: res.headers }
   }
@@ -130,7 +133,7 @@ export class AccountClient {
 
   async getSession() {
     const res = await this.xrpc.call('dev.cocore.account.getSession')
-    return res.data as { did: string; authType: string; keyId?: string; prefix?: string; handle?: string }
+    return res.data as { did: string; authType: string; keyId?: string; prefix?: string; handle?: string; scopes: string[] }
   }
 
   async deleteApiKey(id: string): Promise<boolean> {

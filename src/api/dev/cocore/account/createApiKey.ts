@@ -6,7 +6,8 @@ import type { Server } from '../../../../lexicon/index.js'
 export default function (server: Server, ctx: AppContext) {
   server.dev.cocore.account.createApiKey(authenticatedMethod(ctx.accountAuth, {
     type: 'procedure',
-    // A name (100 bytes) and a datetime: anything near this size is not a real request.
+    scope: 'account:write',
+    // A name (100 bytes), a datetime and a few scopes: anything near this size is not a real request.
     opts: { jsonLimit: 4 * 1024 },
     handler: async ({ auth, input, req, res }) => {
       ctx.limits.countCreate(auth.credentials.did, res)
@@ -16,6 +17,7 @@ export default function (server: Server, ctx: AppContext) {
           did: auth.credentials.did,
           name: input.body.name,
           expiresAt: input.body.expiresAt,
+          scopes: input.body.scopes,
           createdBy: actorOf(auth.credentials, req),
         },
         now,

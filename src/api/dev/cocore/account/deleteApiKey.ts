@@ -6,6 +6,7 @@ import type { Server } from '../../../../lexicon/index.js'
 export default function (server: Server, ctx: AppContext) {
   server.dev.cocore.account.deleteApiKey(authenticatedMethod(ctx.accountAuth, {
     type: 'procedure',
+    scope: 'account:write',
     // An id (200 bytes at most).
     opts: { jsonLimit: 1024 },
     handler: async ({ auth, input, req }) => ({

@@ -6,6 +6,7 @@ import type { Server } from '../../../../lexicon/index.js'
 export default function (server: Server, ctx: AppContext) {
   server.dev.cocore.account.revokeAllApiKeys(authenticatedMethod(ctx.accountAuth, {
     type: 'procedure',
+    scope: 'account:write',
     // The input is `{}`.
     opts: { jsonLimit: 1024 },
     handler: async ({ auth, req }) => ({
