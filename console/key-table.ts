@@ -54,7 +54,8 @@ function keyRow(key: ApiKeyView, now: Date, actions: RowActions): HTMLTableRowEl
   badge.textContent = status
   statusCell.append(badge)
 
-  const buttons = cell('actions')
+  const buttons = document.createElement('div')
+  buttons.className = 'row-actions'
   const rename = button('Rename', `Rename ${key.name}`, 'rename', () => actions.rename(key, rename))
   buttons.append(rename)
   if (canRoll(status)) {
@@ -64,6 +65,8 @@ function keyRow(key: ApiKeyView, now: Date, actions: RowActions): HTMLTableRowEl
   if (canRevoke(status)) buttons.append(button('Revoke', `Revoke ${key.name}`, 'revoke', () => actions.revoke(key)))
   const remove = button('Delete', `Delete ${key.name}`, 'delete', () => actions.remove(key, remove))
   buttons.append(remove)
+  const actionsCell = cell('actions')
+  actionsCell.append(buttons)
 
   row.append(
     name,
@@ -73,7 +76,7 @@ function keyRow(key: ApiKeyView, now: Date, actions: RowActions): HTMLTableRowEl
     timeCell(key.lastUsedAt, 'Never'),
     timeCell(key.expiresAt, 'Never'),
     statusCell,
-    buttons,
+    actionsCell,
   )
   return row
 }
