@@ -11,6 +11,7 @@ import { createLogger } from '../../src/logger.js'
 import { AccountServer } from '../../src/server.js'
 import { fileDatabase } from './file-database.js'
 import { TestClock } from './test-clock.js'
+import { waitFor } from './wait-for.js'
 
 /**
  * Real Postgres when DATABASE_URL is set (the CI's second pass): this test file's own
@@ -82,6 +83,16 @@ export async function startTestServer(env: ConfigEnv = {}) {
       fs.rmSync(dataDir, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * Two instances on the file's Postgres database (each with its own pool, cache, listener and
+ * clock), once both listeners are up: what one changes, the other must hear of.
+ */
+export async function startInstancePair(): Promise<[TestServer, TestServer]> {
+  const pair = await Promise.all([startTestServer(), startTestServer()])
+  await Promise.all(pair.map((instance) => waitFor(() => instance.ctx.invalidationListener?.isAlive())))
+  return pair
 }
 
 export const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` })
