@@ -96,6 +96,8 @@ describe.runIf(onPostgres)('the verifier exported for sibling services', () => {
         did,
         keyId: owner.key.id,
         prefix: owner.key.prefix,
+        // An unscoped key holds every scope.
+        scopes: ['account:read', 'account:write', 'inference', 'records'],
       })
       await expect(sibling.verify(bearer(`cocore-${'Q'.repeat(43)}`))).rejects.toMatchObject({ customErrorName: 'AuthRequired' })
 

@@ -377,7 +377,8 @@ describe.runIf(onPostgres)('rollApiKey across instances', () => {
       // Asked outside the holder's transaction, which would see one snapshot of pg_stat_activity.
       await waitFor(async () => {
         const { rows } = await sql<{ pid: number }>`
-          select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%"replaced"%'`.execute(a.ctx.db)
+          select pid from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock' and query like '%"replaced"%'`.execute(a.ctx.db)
         blocked = rows[0]?.pid
         return blocked !== undefined
       })
