@@ -49,6 +49,7 @@ describe('every authenticated method', () => {
     deleteApiKey: (headers) => server.post('dev.cocore.account.deleteApiKey', JSON.stringify({ id: someUuid }), { ...json, ...headers }),
     updateApiKey: (headers) => server.post('dev.cocore.account.updateApiKey', JSON.stringify({ id: someUuid, name: 'k' }), { ...json, ...headers }),
     revokeAllApiKeys: (headers) => server.post('dev.cocore.account.revokeAllApiKeys', '{}', { ...json, ...headers }),
+    rollApiKey: (headers) => server.post('dev.cocore.account.rollApiKey', JSON.stringify({ id: someUuid }), { ...json, ...headers }),
     getSession,
   }
 

@@ -23,14 +23,16 @@ const methods: Record<string, (headers: Record<string, string>) => Promise<Respo
   updateApiKey: (headers) =>
     server.post('dev.cocore.account.updateApiKey', JSON.stringify({ id: someUuid, name: 'k' }), { 'content-type': 'application/json', ...headers }),
   revokeAllApiKeys: (headers) => server.post('dev.cocore.account.revokeAllApiKeys', '{}', { 'content-type': 'application/json', ...headers }),
+  rollApiKey: (headers) =>
+    server.post('dev.cocore.account.rollApiKey', JSON.stringify({ id: someUuid }), { 'content-type': 'application/json', ...headers }),
 }
 
 /**
- * What a call that got past authentication answers: 200, but for updateApiKey, whose
- * `someUuid` names no key of the caller's (the method's own answer, after authentication).
+ * What a call that got past authentication answers: 200, but for updateApiKey and rollApiKey,
+ * whose `someUuid` names no key of the caller's (the method's own answer, after authentication).
  */
 async function expectAuthenticated(method: string, res: Response) {
-  if (method === 'updateApiKey') {
+  if (method === 'updateApiKey' || method === 'rollApiKey') {
     expect(res.status).toBe(400)
     expect(await res.json()).toMatchObject({ error: 'KeyNotFound' })
   } else {

@@ -20,7 +20,7 @@ import { startTestServer, type TestServer } from './_util/test-server.js'
 
 /**
  * Property-based fuzzing of every method's input, headers and cookies (issue 6): whatever a
- * client sends, no answer is a 5xx, and no answer but createApiKey's carries a secret.
+ * client sends, no answer is a 5xx, and no answer but createApiKey's and rollApiKey's carries a secret.
  *
  * FUZZ_RUNS sets the runs of each property (deeper runs: FUZZ_RUNS=2500). A failure prints
  * fast-check's seed and path; FUZZ_SEED and FUZZ_PATH replay them (on a fresh server, so the
@@ -142,16 +142,17 @@ afterAll(async () => {
   await plc?.close()
 })
 
-/** Whether the request reached createApiKey (Express matches paths ignoring case and a trailing slash). */
-const reachedCreateApiKey = (request: FuzzRequest, method: string) =>
-  method === 'POST' && request.target.replace(/\/$/, '').toLowerCase() === '/xrpc/dev.cocore.account.createapikey'
+/** Whether the request reached a method that mints a key, createApiKey or rollApiKey (Express matches paths ignoring case and a trailing slash). */
+const reachedKeyMint = (request: FuzzRequest, method: string) =>
+  method === 'POST' &&
+  ['/xrpc/dev.cocore.account.createapikey', '/xrpc/dev.cocore.account.rollapikey'].includes(request.target.replace(/\/$/, '').toLowerCase())
 
 /** A successful body without the key names in it: names are the client's words, which may say anything. */
 const withoutKeyNames = (body: string) => JSON.stringify(JSON.parse(body), (field, value) => (field === 'name' ? '' : value))
 
 /**
  * Sends a request and checks what every answer must be: below 500; no secret in its headers,
- * nor in its body but, in a 200 from createApiKey, the new key's secret, once; no internals
+ * nor in its body but, in a 200 from createApiKey or rollApiKey, the new key's secret, once; no internals
  * in its body; and, for an error, an XRPC error body with a name a client may see.
  */
 async function sendAndCheck(target: TestServer, world: Fixtures, request: FuzzRequest): Promise<RawResponse> {
@@ -166,7 +167,7 @@ async function sendAndCheck(target: TestServer, world: Fixtures, request: FuzzRe
   if (!notImplemented) expect(response.status, exchange).toBeLessThan(500)
 
   let body = response.body
-  if (response.status === 200 && reachedCreateApiKey(request, wire.method)) {
+  if (response.status === 200 && reachedKeyMint(request, wire.method)) {
     const { key, secret } = JSON.parse(body) as { key: { id: string }; secret: string }
     // No generator writes a key-shaped string into a body or query, so every one in an
     // answer came from the server: here exactly one, the new key's, never seen before.
@@ -226,6 +227,7 @@ describe('fuzzing every method', () => {
       'dev.cocore.account.revokeApiKey': { status: 401, error: 'AuthRequired' },
       'dev.cocore.account.revokeAllApiKeys': { status: 401, error: 'AuthRequired' },
       'dev.cocore.account.updateApiKey': { status: 401, error: 'AuthRequired' },
+      'dev.cocore.account.rollApiKey': { status: 401, error: 'AuthRequired' },
       'dev.cocore.account.deleteApiKey': { status: 401, error: 'AuthRequired' },
       'dev.cocore.account.getSession': { status: 401, error: 'AuthRequired' },
       'dev.cocore.account.describeService': { status: 200 },

@@ -14,6 +14,7 @@ const ownNsids = [
   'dev.cocore.account.listApiKeys',
   'dev.cocore.account.revokeAllApiKeys',
   'dev.cocore.account.revokeApiKey',
+  'dev.cocore.account.rollApiKey',
   'dev.cocore.account.updateApiKey',
 ]
 

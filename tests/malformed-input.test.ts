@@ -43,6 +43,9 @@ describe('malformed requests', () => {
     ['updateApiKey', '{"id":"x"}'],
     ['updateApiKey', '{"id":"x","name":7}'],
     ['revokeAllApiKeys', 'null'],
+    ['rollApiKey', '{}'],
+    ['rollApiKey', '{"id":"x","graceSeconds":"60"}'],
+    ['rollApiKey', '{"id":"x","graceSeconds":604801}'],
   ])('answers 400 InvalidRequest to %s with input %s', async (method, body) => {
     await expectError(await server.post(`dev.cocore.account.${method}`, body, { ...auth, ...json }), 400, 'InvalidRequest')
   })
@@ -58,7 +61,7 @@ describe('malformed requests', () => {
       await expectError(await server.post(`dev.cocore.account.${method}`, id, { ...auth, ...json }), 413, 'PayloadTooLarge')
     }
     const name = JSON.stringify({ name: 'x'.repeat(5_000) })
-    for (const method of ['createApiKey', 'updateApiKey']) {
+    for (const method of ['createApiKey', 'updateApiKey', 'rollApiKey']) {
       await expectError(await server.post(`dev.cocore.account.${method}`, name, { ...auth, ...json }), 413, 'PayloadTooLarge')
     }
   })

@@ -5,7 +5,7 @@ import { createLogger } from '../src/logger.js'
 import { startTcpProxy } from './_util/tcp-proxy.js'
 import { createCredentialVerifier, knownScopes } from '../src/index.js'
 import { databaseUrl } from './_util/test-server.js'
-import { bearer, onPostgres, startTestServer, type TestServer } from './_util/test-server.js'
+import { bearer, onPostgres, startInstancePair, startTestServer, type TestServer } from './_util/test-server.js'
 import { waitFor } from './_util/wait-for.js'
 
 // Two instances (each with its own pool, cache and listener) on one database: Postgres only.
@@ -13,8 +13,7 @@ describe.runIf(onPostgres)('revocation across instances', () => {
   let a: TestServer
   let b: TestServer
   beforeAll(async () => {
-    ;[a, b] = await Promise.all([startTestServer(), startTestServer()])
-    await Promise.all([waitFor(() => a.ctx.invalidationListener?.isAlive()), waitFor(() => b.ctx.invalidationListener?.isAlive())])
+    ;[a, b] = await startInstancePair()
   })
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()])

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCredentialVerifier } from '../src/index.js'
-import { bearer, databaseUrl, onPostgres, startTestServer, type TestServer } from './_util/test-server.js'
+import { bearer, databaseUrl, onPostgres, startInstancePair, startTestServer, type TestServer } from './_util/test-server.js'
 import { waitFor } from './_util/wait-for.js'
 import { xrpcFailure } from './_util/xrpc-error.js'
 
@@ -330,8 +330,7 @@ describe.runIf(onPostgres)('rollApiKey across instances', () => {
   let a: TestServer
   let b: TestServer
   beforeAll(async () => {
-    ;[a, b] = await Promise.all([startTestServer(), startTestServer()])
-    await Promise.all([waitFor(() => a.ctx.invalidationListener?.isAlive()), waitFor(() => b.ctx.invalidationListener?.isAlive())])
+    ;[a, b] = await startInstancePair()
   })
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()])
@@ -378,7 +377,8 @@ describe.runIf(onPostgres)('rollApiKey across instances', () => {
       // Asked outside the holder's transaction, which would see one snapshot of pg_stat_activity.
       await waitFor(async () => {
         const { rows } = await sql<{ pid: number }>`
-          select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%"replaced"%'`.execute(a.ctx.db)
+          select pid from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock' and query like '%"replaced"%'`.execute(a.ctx.db)
         blocked = rows[0]?.pid
         return blocked !== undefined
       })

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/logger.js'
 import { AccountServer } from '../../src/server.js'
 import { fileDatabase } from './file-database.js'
 import { TestClock } from './test-clock.js'
+import { waitFor } from './wait-for.js'
 
 /**
  * Real Postgres when DATABASE_URL is set (the CI's second pass): this test file's own
@@ -85,6 +86,18 @@ export async function startTestServer(env: ConfigEnv = {}) {
       fs.rmSync(dataDir, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * Two instances on the file's Postgres database (each with its own pool, cache, listener and
+ * clock), once both listeners are up: what one changes, the other must hear of.
+ */
+export async function startInstancePair(): Promise<[TestServer, TestServer]> {
+  // One after the other: started together, one waits on the other's migration lock, which a
+  // loaded machine can keep past the 2 s query timeout.
+  const pair: [TestServer, TestServer] = [await startTestServer(), await startTestServer()]
+  await Promise.all(pair.map((instance) => waitFor(() => instance.ctx.invalidationListener?.isAlive())))
+  return pair
 }
 
 export const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` })
