@@ -1,5 +1,6 @@
 import type { LexiconDoc } from '@atproto/lexicon'
 import fc from 'fast-check'
+import { knownScopes } from '../../src/auth/scopes.js'
 import { schemas } from '../../src/lexicon/lexicons.js'
 
 /**
@@ -181,12 +182,14 @@ const validValues: Record<string, fc.Arbitrary<unknown>> = {
   expiresAt: fc.option(futureDatetimes),
   id: keyIdRefs,
   nsid: fc.constantFrom(...nsids, 'dev.cocore.account.defs'),
+  scopes: fc.option(fc.subarray([...knownScopes], { minLength: 1 }), { nil: undefined }),
 }
 /** Values of a field's own kind that are wrong or odd. */
 const oddValues: Record<string, fc.Arbitrary<unknown>> = {
   expiresAt: datetimes,
   id: fc.oneof(fc.uuid(), fc.uuid().map((id) => `${id} `)),
   nsid: fc.oneof(fc.domain(), fc.constantFrom('com.example.nope', 'dev.cocore.account', 'dev.cocore.account.*')),
+  scopes: fc.array(fc.oneof(fc.constantFrom(...knownScopes, 'ACCOUNT:READ', 'account:*', 'admin', ''), text), { maxLength: 6 }),
 }
 const anyValue: fc.Arbitrary<unknown> = fc.oneof(
   text,
@@ -202,7 +205,7 @@ const valueFor = (field: string) => fc.oneof(validValues[field] ?? anyValue, odd
 /** The method's input with every field valid (an optional one maybe absent): what reaches the handler. */
 const validInput = (fields: string[]) =>
   fc.record(Object.fromEntries(fields.map((field) => [field, validValues[field] ?? anyValue])), {
-    requiredKeys: fields.filter((field) => field !== 'expiresAt'),
+    requiredKeys: fields.filter((field) => field !== 'expiresAt' && field !== 'scopes'),
   })
 
 /** Shaped like the method's input: its fields (each maybe missing, wrong or of another type) and extra ones. */
