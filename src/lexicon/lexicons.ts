@@ -506,6 +506,12 @@ export const schemaDict = {
                 description:
                   'The `id` of the key to revoke (from createApiKey or listApiKeys).',
               },
+              cascade: {
+                type: 'boolean',
+                default: false,
+                description:
+                  "Also revoke every live key this key minted, the keys those minted, and so on (through minted keys already revoked or expired too), in the same transaction: for a leaked key that may have minted others. Keys minted by a console session, service auth or the CLI are not the named key's descendants.",
+              },
             },
           },
         },
@@ -518,7 +524,7 @@ export const schemaDict = {
               revoked: {
                 type: 'boolean',
                 description:
-                  'True if a live key owned by the caller was revoked by this call; false if no matching unrevoked key existed.',
+                  'True if a live key owned by the caller was revoked by this call; false if no matching unrevoked key existed. It is about the named key only: with `cascade`, its descendants are revoked even when this is false (the named key was already revoked).',
               },
             },
           },

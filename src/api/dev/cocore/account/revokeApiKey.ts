@@ -6,11 +6,15 @@ import type { Server } from '../../../../lexicon/index.js'
 export default function (server: Server, ctx: AppContext) {
   server.dev.cocore.account.revokeApiKey(authenticatedMethod(ctx.accountAuth, {
     type: 'procedure',
-    // An id (200 bytes at most).
+    // An id (200 bytes at most) and the cascade flag.
     opts: { jsonLimit: 1024 },
     handler: async ({ auth, input, req }) => ({
       encoding: 'application/json',
-      body: { revoked: await ctx.apiKeys.revoke(auth.credentials.did, input.body.id, actorOf(auth.credentials, req), ctx.now()) },
+      body: {
+        revoked: await ctx.apiKeys.revoke(auth.credentials.did, input.body.id, actorOf(auth.credentials, req), ctx.now(), {
+          cascade: input.body.cascade,
+        }),
+      },
     }),
   }))
 }
