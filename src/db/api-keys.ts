@@ -153,12 +153,13 @@ export async function deleteKey(db: Db, did: string, id: string): Promise<boolea
   return notified.length > 0
 }
 
-/** Revokes every unrevoked key of `did` (the incident button); returns their ids. Notifies as revokeKey. */
+/**
+ * Revokes every live key of `did` (the incident button); returns their ids. An expired key is
+ * left as it is: it authenticates nothing already. Notifies as revokeKey.
+ */
 export async function revokeAllKeys(db: Db, did: string, now: Date): Promise<string[]> {
   const revoked = await db
-    .with('revoked', (qb) =>
-      qb.updateTable('api_key').set({ revoked_at: now }).where('did', '=', did).where('revoked_at', 'is', null).returning('id'),
-    )
+    .with('revoked', (qb) => qb.updateTable('api_key').set({ revoked_at: now }).where('did', '=', did).where(isLiveAt(now)).returning('id'))
     .selectFrom('revoked')
     .select((eb) => ['revoked.id', notifyInvalidation('apiKey', eb.ref('revoked.id')).as('notified')])
     .execute()
