@@ -43,6 +43,9 @@ describe('malformed requests', () => {
     ['updateApiKey', '{"id":"x"}'],
     ['updateApiKey', '{"id":"x","name":7}'],
     ['revokeAllApiKeys', 'null'],
+    ['revokeApiKey', '{"id":"x","cascade":"yes"}'],
+    ['reportLeakedKeys', '{"secrets":"cocore-x"}'],
+    ['reportLeakedKeys', '{}'],
   ])('answers 400 InvalidRequest to %s with input %s', async (method, body) => {
     await expectError(await server.post(`dev.cocore.account.${method}`, body, { ...auth, ...json }), 400, 'InvalidRequest')
   })
