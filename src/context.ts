@@ -15,6 +15,7 @@ import type { Logger } from './logger.js'
 import { ServiceMetrics } from './metrics/service-metrics.js'
 import { OAuthSignIn } from './oauth/sign-in.js'
 import { ApiKeyService } from './services/api-key-service.js'
+import { LeakReportService } from './services/leak-report-service.js'
 import { SessionService } from './services/session-service.js'
 
 export type AppContextOptions = {
@@ -33,6 +34,8 @@ export class AppContext {
    */
   private readonly authVerifier: AuthVerifier
   readonly apiKeys: ApiKeyService
+  /** reportLeakedKeys: revokes the keys of secrets found in public. */
+  readonly leakReports: LeakReportService
   readonly sessions: SessionService
   /** Other instances' revocations, on Postgres (see buildAuthVerifier). */
   readonly invalidationListener: InvalidationListener | undefined
@@ -89,6 +92,7 @@ export class AppContext {
       maxLiveKeys: cfg.maxLiveKeysPerAccount,
       maxStoredKeys: cfg.maxStoredKeysPerAccount,
     })
+    this.leakReports = new LeakReportService(database.db, this.authVerifier)
     this.sessions = new SessionService(database.db, this.authVerifier)
     this.signIn = new OAuthSignIn({ cfg, identity: this.identity, database, logger, now: this.now })
   }

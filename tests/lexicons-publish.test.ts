@@ -12,6 +12,7 @@ const ownNsids = [
   'dev.cocore.account.describeService',
   'dev.cocore.account.getSession',
   'dev.cocore.account.listApiKeys',
+  'dev.cocore.account.reportLeakedKeys',
   'dev.cocore.account.revokeAllApiKeys',
   'dev.cocore.account.revokeApiKey',
   'dev.cocore.account.rollApiKey',

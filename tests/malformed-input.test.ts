@@ -46,6 +46,9 @@ describe('malformed requests', () => {
     ['rollApiKey', '{}'],
     ['rollApiKey', '{"id":"x","graceSeconds":"60"}'],
     ['rollApiKey', '{"id":"x","graceSeconds":604801}'],
+    ['revokeApiKey', '{"id":"x","cascade":"yes"}'],
+    ['reportLeakedKeys', '{"secrets":"cocore-x"}'],
+    ['reportLeakedKeys', '{}'],
   ])('answers 400 InvalidRequest to %s with input %s', async (method, body) => {
     await expectError(await server.post(`dev.cocore.account.${method}`, body, { ...auth, ...json }), 400, 'InvalidRequest')
   })

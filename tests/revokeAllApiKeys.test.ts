@@ -54,6 +54,17 @@ describe('revokeAllApiKeys', () => {
     expect(await res.json()).toEqual({ revoked: 0 })
   })
 
+  it('leaves an expired key as it is, and does not count it', async () => {
+    const { did, owner, client } = await server.newAccount()
+    const expiring = await server.createKey(did, { name: 'expiring', expiresAt: new Date(server.clock.now().getTime() + 60_000) })
+    server.clock.advance(60_000)
+
+    expect(await client.revokeAllApiKeys()).toBe(1)
+
+    expect((await server.keyRow(owner.key.id))?.revoked_at).not.toBeNull()
+    expect((await server.keyRow(expiring.key.id))?.revoked_at).toBeNull()
+  })
+
   it("leaves another account's keys working", async () => {
     const alice = await server.newAccount()
     const bob = await server.newAccount()

@@ -6,6 +6,7 @@ import deleteApiKey from './dev/cocore/account/deleteApiKey.js'
 import describeService from './dev/cocore/account/describeService.js'
 import getSession from './dev/cocore/account/getSession.js'
 import listApiKeys from './dev/cocore/account/listApiKeys.js'
+import reportLeakedKeys from './dev/cocore/account/reportLeakedKeys.js'
 import revokeAllApiKeys from './dev/cocore/account/revokeAllApiKeys.js'
 import revokeApiKey from './dev/cocore/account/revokeApiKey.js'
 import rollApiKey from './dev/cocore/account/rollApiKey.js'
@@ -19,6 +20,7 @@ export function registerMethods(server: Server, ctx: AppContext): void {
   rollApiKey(server, ctx)
   revokeApiKey(server, ctx)
   revokeAllApiKeys(server, ctx)
+  reportLeakedKeys(server, ctx)
   deleteApiKey(server, ctx)
   describeService(server, ctx)
   getSession(server, ctx)

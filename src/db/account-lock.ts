@@ -12,8 +12,21 @@ import type { DatabaseSchema } from './schema.js'
  * live: no key outlives the incident button; and parallel mints cannot overshoot the cap.
  */
 export function inAccountLock<T>(db: Kysely<DatabaseSchema>, did: string, change: (tx: Kysely<DatabaseSchema>) => Promise<T>): Promise<T> {
+  return inAccountLocks(db, [did], change)
+}
+
+/**
+ * Runs `change` in one transaction holding the lock of every account in `dids` (a leak
+ * report's keys may belong to many). The locks are taken one by one in sorted order: two
+ * transactions wanting the same accounts queue on the first they share instead of each
+ * holding one the other waits for. (Two DIDs whose hashes collide share a lock; taking it
+ * twice in one transaction is allowed.) On the embedded database one connection runs one
+ * transaction at a time, so the locks are uncontended there and the order changes nothing.
+ */
+export function inAccountLocks<T>(db: Kysely<DatabaseSchema>, dids: Iterable<string>, change: (tx: Kysely<DatabaseSchema>) => Promise<T>): Promise<T> {
+  const sorted = [...new Set(dids)].sort()
   return db.transaction().execute(async (tx) => {
-    await sql`select pg_advisory_xact_lock(hashtextextended(${did}, 0))`.execute(tx)
+    for (const did of sorted) await sql`select pg_advisory_xact_lock(hashtextextended(${did}, 0))`.execute(tx)
     return change(tx)
   })
 }

@@ -126,6 +126,53 @@ export async function markKeyReplaced(
 }
 
 /**
+ * Revokes, in one statement, keys of `did` named in `roots` that are not revoked yet, and
+ * every live key they minted, and the keys those minted, and so on; returns the ids this
+ * statement revoked (roots and descendants alike). The walk goes through descendants of any
+ * state: a key minted by a revoked or expired key still leads to the live keys it minted.
+ * Only `apiKey` mints of the same account are followed (api_key_created_by_id_idx); `union`
+ * (not `union all`) visits each key once. Notifies as revokeKey.
+ */
+export async function revokeKeyTrees(db: Db, did: string, roots: readonly string[], now: Date): Promise<string[]> {
+  if (roots.length === 0) return []
+  const revoked = await db
+    .withRecursive('tree(id)', (qb) =>
+      qb
+        .selectFrom('api_key')
+        .select('id')
+        .where('did', '=', did)
+        .where('id', 'in', roots)
+        .union((eb) =>
+          eb
+            .selectFrom('api_key as child')
+            .innerJoin('tree', 'tree.id', 'child.created_by_id')
+            .select('child.id')
+            .where('child.did', '=', did)
+            .where('child.created_by_kind', '=', 'apiKey'),
+        ),
+    )
+    .with('revoked', (qb) =>
+      qb
+        .updateTable('api_key')
+        .set({ revoked_at: now })
+        .from('tree')
+        .whereRef('api_key.id', '=', 'tree.id')
+        .where((eb) => eb.or([eb.and([eb('api_key.id', 'in', roots), eb('api_key.revoked_at', 'is', null)]), isLiveAt(now)]))
+        .returning('api_key.id'),
+    )
+    .selectFrom('revoked')
+    .select((eb) => ['revoked.id', notifyInvalidation('apiKey', eb.ref('revoked.id')).as('notified')])
+    .execute()
+  return revoked.map((row) => row.id)
+}
+
+/** The live keys whose secrets hash to `keyHashes`, each with its account. */
+export async function findLiveKeysByHashes(db: Db, keyHashes: readonly Uint8Array[], now: Date): Promise<{ id: string; did: string }[]> {
+  if (keyHashes.length === 0) return []
+  return db.selectFrom('api_key').select(['id', 'did']).where('key_hash', 'in', keyHashes).where(isLiveAt(now)).execute()
+}
+
+/**
  * Renames one key of `did`, whatever its state; its row as it is now, or undefined when `did`
  * has no key by that id. No NOTIFY: the name is not part of what authenticates.
  */
@@ -143,12 +190,13 @@ export async function deleteKey(db: Db, did: string, id: string): Promise<boolea
   return notified.length > 0
 }
 
-/** Revokes every unrevoked key of `did` (the incident button); returns their ids. Notifies as revokeKey. */
+/**
+ * Revokes every live key of `did` (the incident button); returns their ids. An expired key is
+ * left as it is: it authenticates nothing already. Notifies as revokeKey.
+ */
 export async function revokeAllKeys(db: Db, did: string, now: Date): Promise<string[]> {
   const revoked = await db
-    .with('revoked', (qb) =>
-      qb.updateTable('api_key').set({ revoked_at: now }).where('did', '=', did).where('revoked_at', 'is', null).returning('id'),
-    )
+    .with('revoked', (qb) => qb.updateTable('api_key').set({ revoked_at: now }).where('did', '=', did).where(isLiveAt(now)).returning('id'))
     .selectFrom('revoked')
     .select((eb) => ['revoked.id', notifyInvalidation('apiKey', eb.ref('revoked.id')).as('notified')])
     .execute()

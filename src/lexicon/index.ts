@@ -16,6 +16,7 @@ import * as DevCocoreAccountDeleteApiKey from './types/dev/cocore/account/delete
 import * as DevCocoreAccountDescribeService from './types/dev/cocore/account/describeService.js'
 import * as DevCocoreAccountGetSession from './types/dev/cocore/account/getSession.js'
 import * as DevCocoreAccountListApiKeys from './types/dev/cocore/account/listApiKeys.js'
+import * as DevCocoreAccountReportLeakedKeys from './types/dev/cocore/account/reportLeakedKeys.js'
 import * as DevCocoreAccountRevokeAllApiKeys from './types/dev/cocore/account/revokeAllApiKeys.js'
 import * as DevCocoreAccountRevokeApiKey from './types/dev/cocore/account/revokeApiKey.js'
 import * as DevCocoreAccountRollApiKey from './types/dev/cocore/account/rollApiKey.js'
@@ -161,6 +162,18 @@ export class DevCocoreAccountNS {
     >,
   ) {
     const nsid = 'dev.cocore.account.listApiKeys' // @ts-ignore
+    return this._server.xrpc.method(nsid, cfg)
+  }
+
+  reportLeakedKeys<A extends Auth = void>(
+    cfg: MethodConfigOrHandler<
+      A,
+      DevCocoreAccountReportLeakedKeys.QueryParams,
+      DevCocoreAccountReportLeakedKeys.HandlerInput,
+      DevCocoreAccountReportLeakedKeys.HandlerOutput
+    >,
+  ) {
+    const nsid = 'dev.cocore.account.reportLeakedKeys' // @ts-ignore
     return this._server.xrpc.method(nsid, cfg)
   }
 

@@ -477,6 +477,58 @@ export const schemaDict = {
       },
     },
   },
+  DevCocoreAccountReportLeakedKeys: {
+    lexicon: 1,
+    id: 'dev.cocore.account.reportLeakedKeys',
+    defs: {
+      main: {
+        type: 'procedure',
+        description:
+          "Report `cocore-` API key secrets found in public (a repository, a paste, a log): every live key among them is revoked at once on every instance, with every live key it minted (as revokeApiKey with `cascade`). No authentication: holding a secret is enough to end it. The answer is only how many of the reported secrets were live keys that this call revoked; it reveals nothing about their accounts. Each secret that is not a live key's (malformed, unknown, revoked or expired) counts as one failed authentication against the reporting address's limit; a report that would go over it revokes nothing.",
+        input: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            required: ['secrets'],
+            properties: {
+              secrets: {
+                type: 'array',
+                maxLength: 100,
+                items: {
+                  type: 'string',
+                  maxLength: 200,
+                },
+                description:
+                  'The secrets as found (`cocore-` followed by 43 characters). Duplicates count once.',
+              },
+            },
+          },
+        },
+        output: {
+          encoding: 'application/json',
+          schema: {
+            type: 'object',
+            required: ['revoked'],
+            properties: {
+              revoked: {
+                type: 'integer',
+                minimum: 0,
+                description:
+                  "How many of the reported secrets' keys this call revoked (keys revoked through the cascade are not counted).",
+              },
+            },
+          },
+        },
+        errors: [
+          {
+            name: 'RateLimitExceeded',
+            description:
+              "The reporting address has used up its failed-authentication limit, or this report's unknown secrets would go over it; nothing was revoked. Retry after `Retry-After` seconds.",
+          },
+        ],
+      },
+    },
+  },
   DevCocoreAccountRevokeAllApiKeys: {
     lexicon: 1,
     id: 'dev.cocore.account.revokeAllApiKeys',
@@ -502,7 +554,7 @@ export const schemaDict = {
                 type: 'integer',
                 minimum: 0,
                 description:
-                  'How many keys this call revoked: every key of the account that was not revoked yet (an expired one included, as revokeApiKey would). 0 when there was none.',
+                  'How many keys this call revoked: every live key of the account (an expired or already revoked key is left as it is, and not counted). 0 when there was none.',
               },
             },
           },
@@ -542,6 +594,12 @@ export const schemaDict = {
                 description:
                   'The `id` of the key to revoke (from createApiKey or listApiKeys).',
               },
+              cascade: {
+                type: 'boolean',
+                default: false,
+                description:
+                  "Also revoke every live key this key minted, the keys those minted, and so on (through minted keys already revoked or expired too), in the same transaction: for a leaked key that may have minted others. Keys minted by a console session, service auth or the CLI are not the named key's descendants.",
+              },
             },
           },
         },
@@ -554,7 +612,7 @@ export const schemaDict = {
               revoked: {
                 type: 'boolean',
                 description:
-                  'True if a live key owned by the caller was revoked by this call; false if no matching unrevoked key existed.',
+                  'True if a live key owned by the caller was revoked by this call; false if no matching unrevoked key existed. It is about the named key only: with `cascade`, its descendants are revoked even when this is false (the named key was already revoked).',
               },
             },
           },
@@ -765,6 +823,7 @@ export const ids = {
   DevCocoreAccountDescribeService: 'dev.cocore.account.describeService',
   DevCocoreAccountGetSession: 'dev.cocore.account.getSession',
   DevCocoreAccountListApiKeys: 'dev.cocore.account.listApiKeys',
+  DevCocoreAccountReportLeakedKeys: 'dev.cocore.account.reportLeakedKeys',
   DevCocoreAccountRevokeAllApiKeys: 'dev.cocore.account.revokeAllApiKeys',
   DevCocoreAccountRevokeApiKey: 'dev.cocore.account.revokeApiKey',
   DevCocoreAccountRollApiKey: 'dev.cocore.account.rollApiKey',

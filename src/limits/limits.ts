@@ -45,11 +45,28 @@ export class AbuseLimits {
    * Throws 429 when `clientAddress` (a clientLimitKey) has used up its failed-authentication
    * limit (its next failure would be a 429), without counting: for costly work a failing
    * client must not trigger (service auth's signature check and issuer resolution), while
-   * its keys and sessions are still served.
+   * its keys and sessions are still served. A handler with no verifier around it to write
+   * the 429's headers (reportLeakedKeys) passes its `res`.
    */
-  checkAuthFailureLimit(clientAddress: string): void {
+  checkAuthFailureLimit(clientAddress: string, res?: MethodAuthContext['res']): void {
     const status = this.authFailures?.peek(clientAddress)
-    if (status && status.remaining === 0) throw tooManyFailures({ ...status, limited: true })
+    if (!status || status.remaining > 0) return
+    const limited = { ...status, limited: true }
+    if (res) setRateLimitHeaders(res, limited)
+    throw tooManyFailures(limited)
+  }
+
+  /**
+   * Counts `failures` failed authentications of `clientAddress` at once (the secrets of a
+   * leak report that are no live key's); throws 429, with its headers, when they take the
+   * address over its limit. They stay counted, as every failure over the limit is.
+   */
+  countAuthFailures(clientAddress: string, failures: number, res: MethodAuthContext['res']): void {
+    if (!this.authFailures || failures === 0) return
+    const status = this.authFailures.hit(clientAddress, failures)
+    if (!status.limited) return
+    setRateLimitHeaders(res, status)
+    throw tooManyFailures(status)
   }
 
   /**

@@ -30,15 +30,15 @@ export class WindowLimiter {
     this.windows = new LRUCache({ max: maxKeys })
   }
 
-  /** Counts one event for `key`; limited once the count goes over the limit. */
-  hit(key: string): LimitStatus {
+  /** Counts `events` events (one by default) for `key`; limited once the count goes over the limit. */
+  hit(key: string, events = 1): LimitStatus {
     const now = this.now()
     let window = this.windows.get(key)
     if (!window || now - window.start >= this.windowMs) {
       window = { start: now, count: 0 }
       this.windows.set(key, window)
     }
-    window.count++
+    window.count += events
     return this.status(window, now)
   }
 

@@ -19,6 +19,7 @@ import {
   renameKey,
   revokeAllKeys,
   revokeKey,
+  revokeKeyTrees,
   type ApiKeyRecord,
 } from '../db/api-keys.js'
 import type { DatabaseSchema, StoredCredentialKind } from '../db/schema.js'
@@ -161,9 +162,18 @@ export class ApiKeyService {
     return { keys: keys.map(toApiKeyView), cursor: encodeKeyCursor({ createdAt: last.created_at, id: last.id }) }
   }
 
-  /** Revokes one key of `did`; false when there is none live by that id. */
-  revoke(did: string, id: string, actor: Actor, now: Date): Promise<boolean> {
-    return this.changeOne('key.revoked', did, id, actor, now, (tx, keyId) => revokeKey(tx, did, keyId, now))
+  /**
+   * Revokes one key of `did`; false when there is none unrevoked by that id. With `cascade`,
+   * also every live key it minted, and theirs (see revokeKeyTrees), in the same transaction,
+   * even when the named key was revoked already: the answer is about the named key only.
+   */
+  async revoke(did: string, id: string, actor: Actor, now: Date, opts: { cascade?: boolean } = {}): Promise<boolean> {
+    if (!opts.cascade) return this.changeOne('key.revoked', did, id, actor, now, (tx, keyId) => revokeKey(tx, did, keyId, now))
+    if (!isUuid(id)) return false
+    const keyId = id.toLowerCase()
+    const revoked = await inAccountLock(this.db, did, (tx) => revokeKeyTreesAudited(tx, did, [keyId], actor, now))
+    for (const revokedId of revoked) this.invalidator.invalidate('apiKey', revokedId)
+    return revoked.includes(keyId)
   }
 
   /** Deletes one key of `did`, whatever its state; false when there is none by that id. */
@@ -267,6 +277,17 @@ function assertRollable(key: ApiKeyRecord, now: Date): void {
 }
 
 const keyNotFound = () => new InvalidRequestError('This account has no key with that id', 'KeyNotFound')
+
+/**
+ * Revokes the keys `roots` of `did` with their descendants (see revokeKeyTrees), writing a
+ * `key.revoked` row for each; returns the ids revoked. In the caller's transaction, which
+ * holds the account's lock; the caller tells the invalidator once it has committed.
+ */
+export async function revokeKeyTreesAudited(tx: Db, did: string, roots: readonly string[], actor: Actor, now: Date): Promise<string[]> {
+  const revoked = await revokeKeyTrees(tx, did, roots, now)
+  await insertAuditEvents(tx, revoked.map((keyId) => keyAuditEvent('key.revoked', did, keyId, actor, now)))
+  return revoked
+}
 
 /**
  * The lexicon's `#apiKeyView`: optional fields are left out rather than null, and every

@@ -29,7 +29,8 @@ const nsids = xrpcMethods.map((method) => method.nsid)
  * The methods the properties call: all but revokeAllApiKeys, whose first success would revoke
  * the fixtures' live keys (and every key minted so far) for the rest of the run, leaving the
  * later requests only 401s to meet. tests/revokeAllApiKeys.test.ts and malformed-input cover
- * it; the bare call of every method (fuzz.test) still reaches it.
+ * it; the bare call of every method (fuzz.test) still reaches it. reportLeakedKeys is called:
+ * its secrets are generated at random (see validValues), so it never revokes a fixture's key.
  */
 export const fuzzedMethods = xrpcMethods.filter((method) => method.nsid !== 'dev.cocore.account.revokeAllApiKeys')
 export const methodAt = (target: string) => xrpcMethods.find((method) => `/xrpc/${method.nsid}` === target)
@@ -183,6 +184,9 @@ const validValues: Record<string, fc.Arbitrary<unknown>> = {
   id: keyIdRefs,
   nsid: fc.constantFrom(...nsids, 'dev.cocore.account.defs'),
   scopes: fc.option(fc.subarray([...knownScopes], { minLength: 1 }), { nil: undefined }),
+  cascade: fc.boolean(),
+  // Key-shaped (they reach the lookup) but random: 256 bits no fixture's key will match.
+  secrets: fc.array(fc.oneof(fc.stringMatching(/^cocore-[A-Za-z0-9_-]{43}$/), text), { maxLength: 5 }),
 }
 /** Values of a field's own kind that are wrong or odd. */
 const oddValues: Record<string, fc.Arbitrary<unknown>> = {

@@ -102,7 +102,7 @@ export async function startInstancePair(): Promise<[TestServer, TestServer]> {
 
 export const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` })
 
-/** Typed calls of the four methods through @atproto/xrpc's XrpcClient. */
+/** Typed calls of the methods through @atproto/xrpc's XrpcClient. */
 export class AccountClient {
   private readonly xrpc: XrpcClient
 
@@ -120,9 +120,15 @@ export class AccountClient {
     return { data: res.data as { keys: CreatedApiKey['key'][]; cursor?: string }, headers: res.headers }
   }
 
-  async revokeApiKey(id: string): Promise<boolean> {
-    const res = await this.xrpc.call('dev.cocore.account.revokeApiKey', undefined, { id })
+  async revokeApiKey(id: string, opts: { cascade?: boolean } = {}): Promise<boolean> {
+    const res = await this.xrpc.call('dev.cocore.account.revokeApiKey', undefined, { id, ...opts })
     return (res.data as { revoked: boolean }).revoked
+  }
+
+  /** No credential needed: the client's headers are sent, but not required. */
+  async reportLeakedKeys(secrets: string[]): Promise<number> {
+    const res = await this.xrpc.call('dev.cocore.account.reportLeakedKeys', undefined, { secrets })
+    return (res.data as { revoked: number }).revoked
   }
 
   async updateApiKey(id: string, name: string) {

@@ -19,7 +19,7 @@ export type QueryParams = {}
 export interface InputSchema {}
 
 export interface OutputSchema {
-  /** How many keys this call revoked: every key of the account that was not revoked yet (an expired one included, as revokeApiKey would). 0 when there was none. */
+  /** How many keys this call revoked: every live key of the account (an expired or already revoked key is left as it is, and not counted). 0 when there was none. */
   revoked: number
 }
 
