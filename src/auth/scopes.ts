@@ -58,6 +58,16 @@ export function insufficientScope(needed: Scope, message = `This key does not ho
 }
 
 /**
+ * The first scope of `wanted` that `granter` (undefined: every scope, the CLI) does not
+ * grant; undefined when it grants them all. A key may mint or roll only keys within its own
+ * scopes: createApiKey and rollApiKey both ask this.
+ */
+export function missingScope(granter: readonly Scope[] | undefined, wanted: readonly Scope[]): Scope | undefined {
+  const held = granter ?? everyScope
+  return wanted.find((scope) => !grantsScope(held, scope))
+}
+
+/**
  * The scopes a key minted by `granter` is stored with; null: unscoped (every scope).
  * `wanted` as parseScopes returned it. Omitted, the key gets the granter's own scopes: null
  * when the granter holds every scope (a session, service auth, an unscoped key, the CLI:
@@ -67,7 +77,7 @@ export function insufficientScope(needed: Scope, message = `This key does not ho
 export function scopesForNewKey(granter: readonly Scope[] | undefined, wanted: readonly Scope[] | undefined): Scope[] | null {
   const held = granter ?? everyScope
   if (wanted === undefined) return grantsAll(held, everyScope) ? null : knownScopes.filter((scope) => held.includes(scope))
-  const missing = wanted.find((scope) => !grantsScope(held, scope))
+  const missing = missingScope(granter, wanted)
   if (missing !== undefined) {
     throw insufficientScope(missing, `This key does not hold the ${missing} scope, so it cannot mint a key with it`)
   }

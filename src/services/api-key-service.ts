@@ -4,11 +4,10 @@ import { v7 as uuidv7, validate as isUuid } from 'uuid'
 import { keyAuditEvent } from '../audit/audit-trail.js'
 import type { Actor } from '../auth/actor.js'
 import { assertStillLive, credentialState } from '../auth/credential-state.js'
-import { scopesForNewKey } from '../auth/scopes.js'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../auth/credentials.js'
 import { inAccountLock } from '../db/account-lock.js'
 import { insertAuditEvents } from '../db/audit-events.js'
-import { everyScope, grantsScope, insufficientScope, scopesOf } from '../auth/scopes.js'
+import { insufficientScope, missingScope, scopesForNewKey, scopesOf } from '../auth/scopes.js'
 import {
   countKeys,
   deleteKey,
@@ -106,7 +105,7 @@ export class ApiKeyService {
       const old = await findKeyOfAccount(tx, did, id.toLowerCase())
       if (!old) throw keyNotFound()
       assertRollable(old, now)
-      const missing = scopesOf(old.scopes).find((scope) => !grantsScope(actor.scopes ?? everyScope, scope))
+      const missing = missingScope(actor.scopes, scopesOf(old.scopes))
       if (missing) throw insufficientScope(missing)
       await this.assertRoomForAKey(tx, did, now, { liveCap: false })
       const created = await insertNewKey(tx, did, { name: old.name, expiresAt: newKeyExpiresAt(expiry, old, now), scopes: old.scopes }, actor, now)
