@@ -1,87 +1,159 @@
-// The verification benchmark (issue 4): `npm run bench [-- --keys N --duration S]`.
-// Seeds a fresh Postgres database, starts the built server as production runs it, and
-// drives load from this process with autocannon while the server runs in its own.
-// Results are ratios within one run, printed and written to bench/results/.
+// The pipeline and verification benchmark (issues 4 and 14): `npm run bench [-- --keys N
+// --duration S --rounds N --profile]`. Seeds a fresh Postgres database, starts the built
+// server as production runs it, and two anchors beside it (a bare Express route, a bare
+// xrpc-server query), each in its own process, and drives load from this process with
+// autocannon, one server at a time. Results are medians of alternating trials and ratios
+// within one run, printed and written to bench/results/.
 import type { ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import pg from 'pg'
 import { v7 as uuidv7 } from 'uuid'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../dist/src/auth/credentials.js'
+import { topSelfTime, type SelfTimeEntry } from './cpu-profile.ts'
+import { readCpuSeconds } from './process-cpu.ts'
 import { describeMachine, percentile, round, writeResultFile } from './results.ts'
-import { createScratchDatabase, runCommand, startServer, stopServer, type ServerProcess } from './server-process.ts'
+import { createScratchDatabase, runCommand, startServer, stopServer, type ServerOptions, type ServerProcess } from './server-process.ts'
+import { formatSpread, spread, type Spread } from './trials.ts'
 import { bearer, callMethod } from './xrpc-call.ts'
 
 const { values: args } = parseArgs({
   options: {
     keys: { type: 'string', default: '100000' },
-    duration: { type: 'string', default: '10' },
+    duration: { type: 'string', default: '8' },
     connections: { type: 'string', default: '32' },
+    /** Alternating rounds of h, x, a and b (each a trial of each); the other scenarios get 3. */
+    rounds: { type: 'string', default: '5' },
     trials: { type: 'string', default: '100' },
+    /** Also profile the server under b (node --cpu-prof) and print its top self-time entries. */
+    profile: { type: 'boolean', default: false },
     'admin-url': { type: 'string', default: process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
 })
 const keyCount = Number(args.keys)
 const durationSeconds = Number(args.duration)
 const connections = Number(args.connections)
+const rounds = Number(args.rounds)
+const otherTrials = 3
 const trials = Number(args.trials)
 const hotSetSize = Math.min(10_000, keyCount)
 const createAccounts = 2_000
 /** The flood of (f): a misbehaving client or attacker cycling through bad keys. */
 const unknownPoolSize = 1_000
 
-type Scenario = { name: string; label: string; requestsPerSecond: number; p50: number; p99: number; non2xx: number; errors: number }
+/** One timed run of one scenario. `cpuMicros`: the serving process's CPU per request. */
+type Trial = { requestsPerSecond: number; p50: number; p99: number; cpuMicros: number; non2xx: number; errors: number }
+type Scenario = { name: string; label: string; requestsPerSecond: Spread; p50: Spread; p99: Spread; cpuMicros: Spread; non2xx: number; errors: number }
+
+const anchorPing = '/xrpc/bench.anchor.ping'
+const anchor = (file: string): ServerOptions => ({
+  env: {},
+  program: { script: path.join(import.meta.dirname, 'anchors', file), readyPath: anchorPing },
+})
 
 async function main() {
   const database = await createScratchDatabase(args['admin-url'], 'cocore_bench')
   const databaseUrl = database.url
   const servers: ChildProcess[] = []
-  const start = (env: Record<string, string> = {}) => startServer({ env: { DATABASE_URL: databaseUrl, ...env } }, servers)
+  const start = (env: Record<string, string> = {}, opts: Partial<ServerOptions> = {}) =>
+    startServer({ ...opts, env: { DATABASE_URL: databaseUrl, ...env } }, servers)
   try {
     await runCommand(['migrate'], { DATABASE_URL: databaseUrl })
     log(`seeding ${keyCount.toLocaleString()} keys into ${database.name}`)
     const seed = await seedKeys(databaseUrl)
 
     const cached = await start()
-    const results: Scenario[] = []
-    log('warming up')
-    const baseline = { path: '/xrpc/dev.cocore.account.describeService' }
-    await load(cached, 'warm-up', baseline, 5)
-    await touchEach(cached, seed.hotSecrets)
-    await load(cached, 'warm-up', hotKeyRequests(seed.hotSecrets), 5)
-
-    // a and b are the ratio that matters most: measured alternately, twice, and averaged,
-    // so that drift on a shared machine touches both alike.
-    const rounds = [] as Scenario[][]
-    for (let round = 0; round < 2; round++) {
-      rounds.push([await load(cached, 'a', baseline), await load(cached, 'b', hotKeyRequests(seed.hotSecrets))])
+    const h = await startServer(anchor('express-route.ts'), servers)
+    const x = await startServer(anchor('xrpc-query.ts'), servers)
+    const describeService = { path: '/xrpc/dev.cocore.account.describeService' }
+    const pipeline: Record<string, () => Promise<Trial>> = {
+      h: () => load(h, 'h', { path: anchorPing }),
+      x: () => load(x, 'x', { path: anchorPing }),
+      a: () => load(cached, 'a', describeService),
+      b: () => load(cached, 'b', hotKeyRequests(seed.hotSecrets)),
     }
-    results.push(average(rounds.map((round) => round[0] as Scenario)), average(rounds.map((round) => round[1] as Scenario)))
-    results.push(await load(cached, 'd', { path: '/xrpc/dev.cocore.account.listApiKeys', headers: bearer(seed.listSecret) }))
-    results.push(await load(cached, 'e', createRequests(seed.createSecrets)))
+    log('warming up')
+    await touchEach(cached, seed.hotSecrets)
     await touchEach(cached, seed.unknownSecrets)
-    results.push(await load(cached, 'f', hotKeyRequests(seed.unknownSecrets)))
-    results.push(await load(cached, 'f-fresh', freshUnknownKeyRequests()))
+    for (const run of Object.values(pipeline)) await run()
+
+    // h, x, a and b are the ratios that matter most: measured in alternating rounds (the
+    // order turning each round), so that drift on a shared machine touches all alike; each
+    // round's ratios are taken within the round.
+    const pipelineTrials = await alternate(pipeline, rounds)
+    await Promise.all([stopServer(h), stopServer(x)])
+    const otherScenarios = await alternate(
+      {
+        d: () => load(cached, 'd', { path: '/xrpc/dev.cocore.account.listApiKeys', headers: bearer(seed.listSecret) }),
+        e: () => load(cached, 'e', createRequests(seed.createSecrets)),
+        f: () => load(cached, 'f', hotKeyRequests(seed.unknownSecrets)),
+        'f-fresh': () => load(cached, 'f-fresh', freshUnknownKeyRequests()),
+      },
+      otherTrials,
+    )
     await stopServer(cached)
 
     const uncached = await start({ KEY_CACHE: 'off' })
     await load(uncached, 'warm-up', hotKeyRequests(seed.hotSecrets), 3)
-    results.push(await load(uncached, 'c', hotKeyRequests(seed.hotSecrets)))
+    const uncachedTrials = await alternate({ c: () => load(uncached, 'c', hotKeyRequests(seed.hotSecrets)) }, otherTrials)
     await stopServer(uncached)
+
+    const profile = args.profile ? await profileUnderLoad(start, seed.hotSecrets) : undefined
 
     log(`propagation: ${trials} trials on two instances`)
     const [a, b] = [await start(), await start()]
     const propagation = await measurePropagation(a, b, seed.propagationSecret)
     await Promise.all([stopServer(a), stopServer(b)])
 
-    report(results, propagation)
+    report({ ...pipelineTrials, ...otherScenarios, ...uncachedTrials }, propagation, profile)
   } finally {
     for (const server of servers) server.kill('SIGKILL')
     await database.drop()
   }
 }
 
+/** `count` rounds of every scenario, one after the other, the starting one turning each round. */
+async function alternate(scenarios: Record<string, () => Promise<Trial>>, count: number): Promise<Record<string, Trial[]>> {
+  const names = Object.keys(scenarios)
+  const results = Object.fromEntries(names.map((name) => [name, [] as Trial[]]))
+  for (let round = 0; round < count; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(round + i) % names.length] as string
+      results[name]?.push(await (scenarios[name] as () => Promise<Trial>)())
+    }
+  }
+  return results
+}
+
+/**
+ * A server of its own started with --cpu-prof, b's load for one trial, then its profile's
+ * top self-time entries (written when the server exits on SIGTERM).
+ */
+async function profileUnderLoad(
+  start: (env?: Record<string, string>, opts?: Partial<ServerOptions>) => Promise<ServerProcess>,
+  hotSecrets: string[],
+): Promise<SelfTimeEntry[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocore-bench-profile-'))
+  try {
+    const server = await start({}, { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })
+    await touchEach(server, hotSecrets)
+    await load(server, 'warm-up', hotKeyRequests(hotSecrets), 3)
+    await load(server, 'b (profiled)', hotKeyRequests(hotSecrets))
+    await stopServer(server)
+    const file = fs.readdirSync(dir).find((name) => name.endsWith('.cpuprofile'))
+    if (!file) throw new Error('the profiled server wrote no profile')
+    return topSelfTime(path.join(dir, file))
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 const labels: Record<string, string> = {
+  h: 'bare Express route (anchor)',
+  x: 'bare xrpc-server query (anchor)',
   a: 'describeService (baseline)',
   b: 'getSession, hot keys, cache on',
   c: 'getSession, hot keys, KEY_CACHE=off',
@@ -184,35 +256,37 @@ function createRequests(secrets: string[]): autocannon.Request[] {
   ]
 }
 
-async function load(server: ServerProcess, name: string, requests: Requests, seconds = durationSeconds): Promise<Scenario> {
+async function load(server: ServerProcess, name: string, requests: Requests, seconds = durationSeconds): Promise<Trial> {
   const options: autocannon.Options = {
     url: server.url,
     connections,
     duration: seconds,
     ...(Array.isArray(requests) ? { requests } : { requests: [{ method: 'GET', path: requests.path, headers: requests.headers }] }),
   }
+  const pid = server.process.pid as number
+  const cpuBefore = readCpuSeconds(pid)
   const result = await autocannon(options)
-  const scenario: Scenario = {
-    name,
-    label: labels[name] ?? name,
+  const cpuSeconds = readCpuSeconds(pid) - cpuBefore
+  const trial: Trial = {
     requestsPerSecond: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
+    cpuMicros: round((1e6 * cpuSeconds) / Math.max(result.requests.total, 1), 0),
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
   }
-  if (name !== 'warm-up') log(`${name}: ${scenario.requestsPerSecond} req/s, p50 ${scenario.p50} ms, p99 ${scenario.p99} ms`)
-  return scenario
+  if (name !== 'warm-up') log(`${name}: ${trial.requestsPerSecond} req/s, p50 ${trial.p50} ms, p99 ${trial.p99} ms, ${trial.cpuMicros} µs CPU/request`)
+  return trial
 }
 
-function average(samples: Scenario[]): Scenario {
-  const mean = (pick: (s: Scenario) => number) => round(samples.reduce((sum, s) => sum + pick(s), 0) / samples.length)
-  const first = samples[0] as Scenario
+function summarize(name: string, samples: Trial[]): Scenario {
   return {
-    ...first,
-    requestsPerSecond: Math.round(mean((s) => s.requestsPerSecond)),
-    p50: mean((s) => s.p50),
-    p99: mean((s) => s.p99),
+    name,
+    label: labels[name] ?? name,
+    requestsPerSecond: spread(samples.map((s) => s.requestsPerSecond), 0),
+    p50: spread(samples.map((s) => s.p50), 1),
+    p99: spread(samples.map((s) => s.p99), 1),
+    cpuMicros: spread(samples.map((s) => s.cpuMicros), 0),
     non2xx: samples.reduce((sum, s) => sum + s.non2xx, 0),
     errors: samples.reduce((sum, s) => sum + s.errors, 0),
   }
@@ -231,7 +305,7 @@ async function touchEach(server: ServerProcess, secrets: string[]) {
 }
 
 /** Warm a new key on B, revoke it on A, poll B until it refuses: milliseconds from the revoke call. */
-async function measurePropagation(a: ServerProcess, b: ServerProcess, ownerSecret: string) {
+async function measurePropagation(a: ServerProcess, b: ServerProcess, ownerSecret: string): Promise<Propagation> {
   const samples: number[] = []
   for (let trial = 0; trial < trials; trial++) {
     const created = await callMethod(a.url, 'createApiKey', ownerSecret, { body: { name: `propagation ${trial}` } })
@@ -254,25 +328,44 @@ async function expectStatus(res: Response, status: number) {
   if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}`)
 }
 
-function report(results: Scenario[], propagation: { trials: number; p50: number; p99: number; max: number }) {
-  const byName = Object.fromEntries(results.map((r) => [r.name, r]))
-  const ratio = (x: string) => round((byName[x]?.requestsPerSecond ?? 0) / (byName.a?.requestsPerSecond ?? 1), 2)
-  const ratios = { 'b/a': ratio('b'), 'c/a': ratio('c'), 'f/a': ratio('f'), 'f-fresh/a': ratio('f-fresh') }
-  const p99bOverA = round((byName.b?.p99 ?? 0) / (byName.a?.p99 || 1), 2)
-  const order = ['a', 'b', 'c', 'd', 'e', 'f', 'f-fresh']
-  const rows = order.flatMap((name) => (byName[name] ? [byName[name]] : []))
+type Propagation = { trials: number; p50: number; p99: number; max: number }
+
+function report(trialsByName: Record<string, Trial[]>, propagation: Propagation, profile: SelfTimeEntry[] | undefined) {
+  const order = ['h', 'x', 'a', 'b', 'c', 'd', 'e', 'f', 'f-fresh']
+  const rows = order.flatMap((name) => (trialsByName[name] ? [summarize(name, trialsByName[name])] : []))
+  const byName = Object.fromEntries(rows.map((r) => [r.name, r]))
+  const rps = (name: string) => trialsByName[name]?.map((t) => t.requestsPerSecond) ?? []
+  // Within a round for the alternated pipeline scenarios; against the median for the others.
+  const roundRatio = (top: string, bottom: string) => spread(rps(top).map((value, i) => value / (rps(bottom)[i] || 1)))
+  const medianRatio = (top: string, bottom: string) =>
+    spread(rps(top).map((value) => value / (byName[bottom]?.requestsPerSecond.median || 1)))
+  const ratios: Record<string, Spread> = {
+    'a/x': roundRatio('a', 'x'),
+    'b/a': roundRatio('b', 'a'),
+    'b/h': roundRatio('b', 'h'),
+    'x/h': roundRatio('x', 'h'),
+    'c/a': medianRatio('c', 'a'),
+    'e/x': medianRatio('e', 'x'),
+    'f/a': medianRatio('f', 'a'),
+    'f-fresh/a': medianRatio('f-fresh', 'a'),
+  }
+  const p99bOverA = round((byName.b?.p99.median ?? 0) / (byName.a?.p99.median || 1), 2)
 
   const lines = [
     '',
-    `| scenario | | req/s | p50 ms | p99 ms | non-2xx | errors |`,
-    `|---|---|---:|---:|---:|---:|---:|`,
-    ...rows.map((r) => `| ${r.name} | ${r.label} | ${r.requestsPerSecond} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} |`),
+    `| scenario | | trials | req/s median (min–max) | p50 ms | p99 ms | CPU µs/request | non-2xx | errors |`,
+    `|---|---|---:|---:|---:|---:|---:|---:|---:|`,
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${r.label} | ${r.requestsPerSecond.trials} | ${r.requestsPerSecond.median} (${r.requestsPerSecond.min}–${r.requestsPerSecond.max}) | ${r.p50.median} | ${r.p99.median} | ${r.cpuMicros.median} | ${r.non2xx} | ${r.errors} |`,
+    ),
     '',
-    Object.entries(ratios)
-      .map(([name, value]) => `${name} ${value.toFixed(2)}`)
-      .join('   '),
+    ...Object.entries(ratios).map(([name, value]) => `${name.padEnd(10)} ${formatSpread(value)}`),
     `p99(b)/p99(a) ${p99bOverA.toFixed(2)}`,
     `g (revocation propagation, ${propagation.trials} trials): p50 ${propagation.p50} ms, p99 ${propagation.p99} ms, max ${propagation.max} ms`,
+    ...(profile
+      ? ['', 'b under --cpu-prof, top self time:', '', '| % | function | where |', '|---:|---|---|', ...profile.map((e) => `| ${e.percent} | ${e.name} | ${e.where} |`)]
+      : []),
     '',
   ]
   process.stdout.write(lines.join('\n') + '\n')
@@ -280,11 +373,13 @@ function report(results: Scenario[], propagation: { trials: number; p50: number;
   const json = {
     date: new Date().toISOString(),
     machine: describeMachine(),
-    settings: { keys: keyCount, hotSet: hotSetSize, durationSeconds, connections },
+    settings: { keys: keyCount, hotSet: hotSetSize, durationSeconds, connections, rounds, otherTrials },
     scenarios: rows,
+    trials: trialsByName,
     ratios,
     p99bOverA,
     propagation,
+    profile,
   }
   log(`written to ${writeResultFile(`${json.date.replace(/[:.]/g, '-')}-keys-${keyCount}.json`, json)}`)
 }

@@ -22,6 +22,13 @@ export type ServerOptions = {
    * stdout): the live heap after each major collection (see gc-trace.ts).
    */
   gcTraceFile?: string
+  /** Node flags of the server process, e.g. `--cpu-prof`. */
+  nodeFlags?: string[]
+  /**
+   * Another program to run instead of `cocore-account serve` (a benchmark anchor): started
+   * with PORT set, ready once `readyPath` answers 2xx.
+   */
+  program?: { script: string; readyPath: string }
 }
 
 /** Opening a fresh embedded database (PGlite, WebAssembly) takes seconds; Postgres far less. */
@@ -35,8 +42,10 @@ export async function startServer(opts: ServerOptions, children: ChildProcess[])
   const port = await freePort()
   const log = opts.logFile === undefined ? 'ignore' : fs.openSync(opts.logFile, 'a')
   const gcTrace = opts.gcTraceFile === undefined ? 'ignore' : fs.openSync(opts.gcTraceFile, 'a')
-  const nodeFlags = opts.gcTraceFile === undefined ? [] : ['--trace-gc']
-  const child = spawn(process.execPath, [...nodeFlags, bin, 'serve'], {
+  const nodeFlags = [...(opts.gcTraceFile === undefined ? [] : ['--trace-gc']), ...(opts.nodeFlags ?? [])]
+  const argv = opts.program === undefined ? [bin, 'serve'] : [opts.program.script]
+  const readyPath = opts.program?.readyPath ?? '/xrpc/_health'
+  const child = spawn(process.execPath, [...nodeFlags, ...argv], {
     // Every limit at its default; TRUST_PROXY=loopback lets the load name its client address.
     env: { PATH: process.env.PATH, PORT: String(port), LOG_LEVEL: 'info', TRUST_PROXY: 'loopback', ...opts.env },
     // Production logs one JSON line per request (on stderr); they are written, not skipped.
@@ -48,7 +57,7 @@ export async function startServer(opts: ServerOptions, children: ChildProcess[])
   const deadline = performance.now() + startTimeoutMs
   while (performance.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode} before it was ready`)
-    const ready = await fetch(`${url}/xrpc/_health`).then(
+    const ready = await fetch(`${url}${readyPath}`).then(
       (res) => res.ok,
       () => false,
     )
