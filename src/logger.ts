@@ -20,24 +20,19 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
         censor: '[redacted]',
       },
       serializers: { err: serializeError },
-      hooks: {
-        // xrpc-server logs every error response at level error, a 401 as loudly as a crash.
-        // A client's mistake (4xx) is already in the request's own log line with its status;
-        // its details go to debug, which also keeps a flood of bad keys cheap to answer.
-        logMethod(args, method, level) {
-          if (level >= 50 && isClientErrorLog(args[0])) return this.debug(...(args as [object]))
-          return method.apply(this, args)
-        },
-      },
     },
     destination ?? pino.destination({ dest: 2, sync: true }),
   )
 }
 
-function isClientErrorLog(entry: unknown): boolean {
-  if (typeof entry !== 'object' || entry === null) return false
-  const { name, status } = entry as { name?: unknown; status?: unknown }
-  return name === 'xrpc-server' && typeof status === 'number' && status < 500
+/**
+ * Standard error, written in batches off the caller's path (pino's asynchronous
+ * destination): a server writes a line per request, and a synchronous write each would be
+ * a system call on every request's path. What is still buffered is written at exit (pino
+ * flushes it on `exit` and `beforeExit`).
+ */
+export function bufferedStderr(): DestinationStream {
+  return pino.destination({ dest: 2, sync: false })
 }
 
 /**

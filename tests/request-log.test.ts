@@ -32,4 +32,35 @@ describe('the request log', () => {
       }),
     ])
   })
+
+  it("keeps a refused call's details out of the info log: the request's own line, with its status, says it", async () => {
+    const res = await server.get('/xrpc/dev.cocore.account.getSession?probe=refused-info')
+    expect(res.status).toBe(401)
+    const linesOfRefusal = () => logEntries().filter((entry) => JSON.stringify(entry).includes('getSession'))
+    await expect.poll(linesOfRefusal).toEqual([
+      expect.objectContaining({ subsystem: 'http', res: { status: 401 }, req: expect.objectContaining({ path: '/xrpc/dev.cocore.account.getSession' }) }),
+    ])
+    expect(linesOfRefusal()[0]?.level).toBe(30)
+  })
+
+  it("writes a refused call's details at debug, with the request's id, the method and the error name", async () => {
+    const verbose = await startTestServer({ LOG_LEVEL: 'debug' })
+    try {
+      const res = await verbose.get('/xrpc/dev.cocore.account.getSession')
+      expect(res.status).toBe(401)
+      const entries = () =>
+        verbose
+          .logs()
+          .split('\n')
+          .filter((line) => line.includes('getSession'))
+          .map((line) => JSON.parse(line) as { level: number; req: { id: string }; nsid?: string; error?: string; status?: number })
+      await expect.poll(() => entries().length).toBe(2)
+      const [details, requestLine] = entries()
+      expect(details).toMatchObject({ level: 20, nsid: 'dev.cocore.account.getSession', status: 401, error: 'AuthRequired' })
+      expect(requestLine).toMatchObject({ level: 30, res: { status: 401 } })
+      expect(details?.req.id).toBe(requestLine?.req.id)
+    } finally {
+      await verbose.close()
+    }
+  })
 })

@@ -1,5 +1,6 @@
-// Anchor x of the benchmark: a bare @atproto/xrpc-server query, no middleware, the library's
-// defaults (response validation included): what the XRPC layer alone leaves of Express.
+// Anchor x of the benchmark: a bare @atproto/xrpc-server query, no middleware, with the
+// options our production server gives it (no response validation: see ServerOptions in
+// src/server.ts): what the XRPC layer alone leaves of Express.
 // Listens on PORT (loopback).
 import http from 'node:http'
 import type { LexiconDoc } from '@atproto/lexicon'
@@ -16,7 +17,7 @@ const ping: LexiconDoc = {
   },
 }
 
-const server = createServer([ping])
+const server = createServer([ping], { validateResponse: false, payload: { jsonLimit: 16 * 1024 } })
 server.method('bench.anchor.ping', { handler: () => ({ encoding: 'application/json', body: { ok: true } }) })
 http.createServer(server.router).listen(Number(process.env.PORT), '127.0.0.1')
 process.once('SIGTERM', () => process.exit(0))

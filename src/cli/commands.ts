@@ -46,6 +46,8 @@ export type Command = {
    * its one error line (or nothing), not progress notes such as the database opening.
    */
   logLevel?: LogLevel
+  /** Its log lines are written in batches (see bufferedStderr): a server's, one per request. */
+  bufferedLog?: boolean
   options: NonNullable<ParseArgsConfig['options']>
   parse(values: Values): Run
 }
@@ -60,6 +62,7 @@ export const commands: Record<string, Command> = {
     handlesSignals: true,
     // A server's start-up line and one line per request are its record.
     logLevel: 'info',
+    bufferedLog: true,
     // The server opens its own context, and starts it: no other command runs background work.
     parse: () => async ({ cfg, logger, signal }) => {
       const server = await AccountServer.create(cfg, logger)

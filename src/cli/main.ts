@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { commands, UsageError } from './commands.js'
 import { ConfigError, readConfig, type Config } from '../config.js'
 import { AppContext } from '../context.js'
-import { createLogger } from '../logger.js'
+import { bufferedStderr, createLogger } from '../logger.js'
 import { readPackageVersion } from '../package-root.js'
 
 const exitOk = 0
@@ -44,7 +44,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     throw err
   }
 
-  const logger = createLogger(cfg.logLevel ?? command.logLevel)
+  const logger = createLogger(cfg.logLevel ?? command.logLevel, command.bufferedLog ? bufferedStderr() : undefined)
   // Only a long-running command turns SIGINT/SIGTERM into a graceful stop (from the start,
   // so a signal while the database opens is not lost); the others just die as usual.
   const shutdown = new AbortController()
@@ -81,7 +81,12 @@ function parseCommand(argv: string[]) {
     strict: true,
     allowPositionals: false,
   })
-  return { run: command.parse(values), handlesSignals: command.handlesSignals === true, logLevel: command.logLevel ?? 'warn' }
+  return {
+    run: command.parse(values),
+    handlesSignals: command.handlesSignals === true,
+    logLevel: command.logLevel ?? 'warn',
+    bufferedLog: command.bufferedLog === true,
+  }
 }
 
 function fail(message: string, status: number): number {

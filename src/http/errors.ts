@@ -1,7 +1,9 @@
-import { AuthRequiredError, InvalidRequestError, ResponseType, XRPCError } from '@atproto/xrpc-server'
+import { AuthRequiredError, InvalidRequestError, ResponseType, XRPCError, extractUrlNsid } from '@atproto/xrpc-server'
 import type { LexiconDoc } from '@atproto/lexicon'
+import type { ErrorRequestHandler } from 'express'
 import { databaseUnavailableError, isDatabaseUnavailable } from '../db/unavailable.js'
 import { schemas } from '../lexicon/lexicons.js'
+import { requestLoggerOf } from './request-log.js'
 
 /**
  * Builds an error for an expected outcome (a refused credential, a rate limit) without a
@@ -19,6 +21,23 @@ export function withoutStack<E extends Error>(make: () => E): E {
 
 /** A refused credential (401). The lexicons name it `AuthRequired` (xrpc-server's default is `AuthenticationRequired`). */
 export const authRequired = (message: string) => withoutStack(() => new AuthRequiredError(message, 'AuthRequired'))
+
+/**
+ * The error response of an XRPC method: `{ "error": "Name", "message": "…" }` with its
+ * status, as xrpc-server's own error handler answers (its router is not mounted whole: see
+ * buildApp). A server error (5xx) is logged with its cause, at error; a client's mistake
+ * (4xx) is already in the request's own log line with its status, so its details go to
+ * debug, which also keeps a flood of bad keys cheap to answer.
+ */
+export const xrpcErrorHandler: ErrorRequestHandler = (err, req, res, next) => {
+  const xrpcError = parseXrpcError(err)
+  const log = requestLoggerOf(req)
+  const details = () => ({ nsid: extractUrlNsid(req.originalUrl), status: xrpcError.statusCode, error: xrpcError.error })
+  if (xrpcError.statusCode >= 500) log?.error({ ...details(), err }, 'XRPC method failed')
+  else if (log?.isLevelEnabled('debug')) log.debug(details(), 'XRPC method refused the request')
+  if (res.headersSent) return next(err)
+  res.status(xrpcError.statusCode).json(xrpcError.payload)
+}
 
 /**
  * Maps errors raised while reading a request body to the XRPC error names the lexicons use.
