@@ -5,27 +5,36 @@ import path from 'node:path'
 import { root } from './server-process.ts'
 
 type ProfileNode = { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }
-type CpuProfile = { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+type CpuProfile = { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
 
 export type SelfTimeEntry = { percent: number; name: string; where: string }
 
 /** Not the server's work: the time it waited for I/O. */
 const idle = '(idle)'
 
+/** Now on the clock of a V8 profile's timestamps (the monotonic clock, in µs): see topSelfTime. */
+export const profileClockNow = () => Number(process.hrtime.bigint() / 1000n)
+
 /**
- * Self time by function (name and source position), as a share of every non-idle sample,
- * largest first. Positions are made relative to the project, and node_modules paths are cut
- * to the package, so the table reads the same on any machine.
+ * Self time by function (name and source position), as a share of every non-idle sample
+ * taken from `fromMicros` on (a profileClockNow() reading: V8 stamps its samples with the
+ * same monotonic clock, so start-up and warm-up can be left out), largest first. Positions
+ * are made relative to the project, and node_modules paths are cut to the package, so the
+ * table reads the same on any machine.
  */
-export function topSelfTime(profileFile: string, count = 10): SelfTimeEntry[] {
+export function topSelfTime(profileFile: string, opts: { count?: number; fromMicros?: number } = {}): SelfTimeEntry[] {
+  const { count = 10, fromMicros = 0 } = opts
   const profile = JSON.parse(fs.readFileSync(profileFile, 'utf8')) as CpuProfile
+  if (fromMicros > profile.endTime) throw new Error('the profile ended before the measured load began')
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]))
   const byFunction = new Map<string, { name: string; where: string; micros: number }>()
   let total = 0
+  let sampledAt = profile.startTime
   profile.samples.forEach((id, i) => {
     const node = nodes.get(id)
     const micros = profile.timeDeltas[i] ?? 0
-    if (!node || node.callFrame.functionName === idle) return
+    sampledAt += micros
+    if (!node || node.callFrame.functionName === idle || sampledAt < fromMicros) return
     total += micros
     const { functionName, url, lineNumber } = node.callFrame
     const where = url === '' ? '' : `${shortenUrl(url)}:${lineNumber + 1}`

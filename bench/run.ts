@@ -13,7 +13,7 @@ import autocannon from 'autocannon'
 import pg from 'pg'
 import { v7 as uuidv7 } from 'uuid'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../dist/src/auth/credentials.js'
-import { topSelfTime, type SelfTimeEntry } from './cpu-profile.ts'
+import { profileClockNow, topSelfTime, type SelfTimeEntry } from './cpu-profile.ts'
 import { readCpuSeconds } from './process-cpu.ts'
 import { describeMachine, percentile, round, writeResultFile } from './results.ts'
 import { createScratchDatabase, runCommand, startServer, stopServer, type ServerOptions, type ServerProcess } from './server-process.ts'
@@ -129,8 +129,8 @@ async function alternate(scenarios: Record<string, () => Promise<Trial>>, count:
 }
 
 /**
- * A server of its own started with --cpu-prof, b's load for one trial, then its profile's
- * top self-time entries (written when the server exits on SIGTERM).
+ * A server of its own started with --cpu-prof, b's load for one trial, then the top self-time
+ * entries of that trial (the profile is written when the server exits on SIGTERM).
  */
 async function profileUnderLoad(
   start: (env?: Record<string, string>, opts?: Partial<ServerOptions>) => Promise<ServerProcess>,
@@ -141,11 +141,12 @@ async function profileUnderLoad(
     const server = await start({}, { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })
     await touchEach(server, hotSecrets)
     await load(server, 'warm-up', hotKeyRequests(hotSecrets), 3)
+    const loadBegan = profileClockNow()
     await load(server, 'b (profiled)', hotKeyRequests(hotSecrets))
     await stopServer(server)
     const file = fs.readdirSync(dir).find((name) => name.endsWith('.cpuprofile'))
     if (!file) throw new Error('the profiled server wrote no profile')
-    return topSelfTime(path.join(dir, file))
+    return topSelfTime(path.join(dir, file), { fromMicros: loadBegan })
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }

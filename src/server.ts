@@ -14,7 +14,7 @@ import { healthRoute } from './http/health.js'
 import { requestLog, requestLoggerOf } from './http/request-log.js'
 import { securityHeaders } from './http/security-headers.js'
 import { metricsRoute } from './metrics/metrics-route.js'
-import { requestMetrics } from './metrics/request-metrics.js'
+import { methodLabel } from './metrics/request-metrics.js'
 import { createServer as createXrpcServer } from './lexicon/index.js'
 import { oauthRoutes } from './oauth/oauth-routes.js'
 import type { SignInMode } from './oauth/sign-in-mode.js'
@@ -115,7 +115,7 @@ function describeSignIn(mode: SignInMode): string {
   }
 }
 
-/** Express with every route: metrics, the request log and security headers first, the JSON 404 last. */
+/** Express with every route: the request log (and metrics) and security headers first, the JSON 404 last. */
 function buildApp(ctx: AppContext, opts: ServerOptions): express.Express {
   const xrpc = createXrpcServer({
     validateResponse: opts.validateResponse ?? false,
@@ -129,8 +129,7 @@ function buildApp(ctx: AppContext, opts: ServerOptions): express.Express {
   app.set('etag', false)
   // The client address of the abuse limits (req.ip): which proxies may name it.
   app.set('trust proxy', ctx.cfg.trustProxy)
-  app.use(requestMetrics(ctx.metrics))
-  app.use(requestLog(ctx.logger))
+  app.use(requestLog(ctx.logger, (path, status, seconds) => ctx.metrics.observeRequest(methodLabel(path), status, seconds)))
   app.use(securityHeaders(ctx.identity))
   // Before every route (the XRPC methods, /oauth/*): a refused request reaches no handler.
   const origins = new AllowedOrigins(ctx.cfg.consoleOrigins, ctx.identity)

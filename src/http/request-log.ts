@@ -42,24 +42,30 @@ export function requestLoggerOf(req: IncomingMessage): RequestLogger | undefined
   return (req as IncomingMessage & { log?: RequestLogger }).log
 }
 
+/** Told of every answered request (not of one the client gave up on): the metrics. */
+export type RequestAnswered = (path: string, status: number, seconds: number) => void
+
 /**
  * One log line per request, once the response has gone out (or the client gave up): its
  * id, method, path (no query: it can hold anything), status and latency in ms, at info (error
  * for a 5xx). The same line pino-http wrote, for a fraction of its cost: pino-http built two
  * child loggers per request, serialising the request into each, and three listeners; this is
- * one small object and one listener, and the line is serialised only when written.
+ * one small object and one listener, which also tells `answered` (the request metrics), so
+ * that a request's end costs one listener in all.
  */
-export function requestLog(logger: Logger): RequestHandler {
+export function requestLog(logger: Logger, answered: RequestAnswered): RequestHandler {
   const http = logger.child({ subsystem: 'http' })
   return (req, res, next) => {
     const startedAt = performance.now()
     const summary: RequestSummary = { id: randomUUID(), method: req.method, path: pathOf(req.url) }
     ;(req as IncomingMessage & { log?: RequestLogger }).log = new RequestLogger(http, summary)
     res.once('close', () => {
+      const milliseconds = performance.now() - startedAt
+      if (res.writableFinished) answered(summary.path, res.statusCode, milliseconds / 1000)
       const entry = {
         req: summary,
         res: { status: res.statusCode },
-        responseTime: Math.round(performance.now() - startedAt),
+        responseTime: Math.round(milliseconds),
         ...(!res.writableFinished && { aborted: true }),
       }
       if (res.statusCode >= 500) http.error(entry, 'request errored')

@@ -1,6 +1,4 @@
-import type { RequestHandler } from 'express'
 import { ids } from '../lexicon/lexicons.js'
-import type { ServiceMetrics } from './service-metrics.js'
 
 const knownMethods = new Set<string>(Object.values(ids))
 const fixedRoutes: Record<string, string> = {
@@ -22,16 +20,4 @@ export function methodLabel(path: string): string {
     if (knownMethods.has(nsid)) return nsid
   }
   return 'unknown'
-}
-
-/** Counts every answered request and its latency, by method and status. */
-export function requestMetrics(metrics: ServiceMetrics): RequestHandler {
-  return (req, res, next) => {
-    const start = process.hrtime.bigint()
-    res.once('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9
-      metrics.observeRequest(methodLabel(req.path), res.statusCode, seconds)
-    })
-    next()
-  }
 }
