@@ -1,4 +1,4 @@
-import { sql, type ExpressionBuilder, type Kysely } from 'kysely'
+import type { ExpressionBuilder, Kysely } from 'kysely'
 import { keyCounts, viewColumns, type ApiKeyRecord } from './api-keys.js'
 import { liveCredential } from './live-credential.js'
 import type { DatabaseSchema, NewApiKey, NewAuditEvent, StoredCredentialKind } from './schema.js'
@@ -42,7 +42,11 @@ export async function insertKeyIfAllowed(db: Db, key: NewApiKey, audit: NewAudit
     .with('checked', (qb) =>
       qb
         .selectFrom('api_key')
-        .select((eb) => [...keyCounts(eb, now), minter ? eb.exists(liveCredential(db, minter.kind, minter.id, now)).$castTo<boolean>().as('minter_live') : sql.lit(true).as('minter_live')])
+        .select((eb) => [
+          ...keyCounts(eb, now),
+          // No key or session of ours (service auth, the CLI): nothing to revoke, nothing to re-check.
+          (minter ? eb.exists(liveCredential(db, minter.kind, minter.id, now)).$castTo<boolean>() : eb.lit(true)).as('minter_live'),
+        ])
         .where('did', '=', key.did),
     )
     .with('inserted', (qb) =>
@@ -80,12 +84,15 @@ export async function insertKeyIfAllowed(db: Db, key: NewApiKey, audit: NewAudit
 
 /**
  * A row's columns, and its values as a select list: INSERT … SELECT is how an insert can
- * depend on a condition. Postgres types each parameter from its target column.
+ * depend on a condition (Postgres types each parameter from its target column). A column left
+ * undefined is left out, as Kysely's `values()` does.
  */
 function columnsOf<Row extends object>(row: Row) {
-  return Object.keys(row) as (keyof Row & string)[]
+  return definedEntries(row).map(([column]) => column as keyof Row & string)
 }
 
 function valuesOf<DB, TB extends keyof DB>(eb: ExpressionBuilder<DB, TB>, row: object) {
-  return Object.entries(row).map(([column, value]) => eb.val(value).as(column))
+  return definedEntries(row).map(([column, value]) => eb.val(value).as(column))
 }
+
+const definedEntries = (row: object) => Object.entries(row).filter(([, value]) => value !== undefined)
