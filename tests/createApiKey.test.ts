@@ -1,7 +1,7 @@
-import { InvalidRequestError } from '@atproto/xrpc-server'
+import { AuthRequiredError, InvalidRequestError } from '@atproto/xrpc-server'
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cliActor } from '../src/auth/actor.js'
+import { cliActor, type Actor } from '../src/auth/actor.js'
 import { bearer, startTestServer, type TestServer } from './_util/test-server.js'
 import { xrpcFailure } from './_util/xrpc-error.js'
 
@@ -154,5 +154,39 @@ describe('the key service', () => {
     expect(refused).toBeInstanceOf(InvalidRequestError)
     expect(refused).toMatchObject({ field })
     expect(await server.ctx.apiKeys.list(did)).toEqual([])
+  })
+
+  // The verifier let the request in; the credential was revoked before the account lock was
+  // taken. The re-check under the lock refuses it, and the statement that re-checks is the
+  // one that would insert: neither the key nor its audit row may be written.
+  it.each([
+    {
+      credential: 'key',
+      revoked: async (did: string): Promise<Actor> => {
+        const { key } = await server.createKey(did)
+        await server.ctx.apiKeys.revoke(did, key.id, cliActor, server.clock.now())
+        return { kind: 'apiKey', id: key.id, did }
+      },
+    },
+    {
+      credential: 'session',
+      revoked: async (did: string): Promise<Actor> => {
+        const session = await server.ctx.sessions.create({ did, ttlHours: 1, createdBy: cliActor }, server.clock.now())
+        await server.ctx.sessions.endByToken(session.token, cliActor, server.clock.now())
+        return { kind: 'session', id: session.id, did }
+      },
+    },
+  ])('refuses (401) a mint by a $credential revoked while the request was in flight, and writes nothing', async ({ revoked }) => {
+    const did = server.newDid()
+    const createdBy = await revoked(did)
+    const auditRows = () => server.ctx.db.selectFrom('audit_event').select(['id', 'event']).where('did', '=', did).orderBy('id').execute()
+    const [keysBefore, auditBefore] = [await server.ctx.apiKeys.list(did), await auditRows()]
+
+    const refused = await server.ctx.apiKeys.create({ did, name: 'too late', createdBy }, server.clock.now()).catch((err: unknown) => err)
+
+    expect(refused).toBeInstanceOf(AuthRequiredError)
+    expect(refused).toMatchObject({ type: 401, customErrorName: 'AuthRequired' })
+    expect(await server.ctx.apiKeys.list(did)).toEqual(keysBefore)
+    expect(await auditRows()).toEqual(auditBefore)
   })
 })

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import { isCredentialLive } from '../db/live-credential.js'
-import type { ActorKind, DatabaseSchema } from '../db/schema.js'
+import type { ActorKind, DatabaseSchema, StoredCredentialKind } from '../db/schema.js'
 import { authRequired } from '../http/errors.js'
 
 /** Where a key or session stands at a moment: only a live one authenticates. */
@@ -31,8 +31,15 @@ export async function assertStillLive(
   actor: { kind: ActorKind; id?: string },
   now: Date,
 ): Promise<void> {
-  if (actor.id === undefined || (actor.kind !== 'apiKey' && actor.kind !== 'session')) return
-  if (!(await isCredentialLive(db, actor.kind, actor.id, now))) {
-    throw authRequired('The credential of this request was revoked while it was in flight')
-  }
+  const credential = storedCredentialOf(actor)
+  if (credential && !(await isCredentialLive(db, credential.kind, credential.id, now))) throw revokedInFlight()
 }
+
+/** The key or session of ours `actor` acts with, which assertStillLive re-checks; undefined for any other actor. */
+export function storedCredentialOf(actor: { kind: ActorKind; id?: string }): { kind: StoredCredentialKind; id: string } | undefined {
+  if (actor.id === undefined || (actor.kind !== 'apiKey' && actor.kind !== 'session')) return undefined
+  return { kind: actor.kind, id: actor.id }
+}
+
+/** assertStillLive's refusal, for a caller that re-checked the credential in its own statement. */
+export const revokedInFlight = () => authRequired('The credential of this request was revoked while it was in flight')

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely'
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely'
 import { notifyInvalidation } from './credential-events.js'
 import { isLiveAt } from './live-credential.js'
 import type { ApiKeyRow, DatabaseSchema, NewApiKey } from './schema.js'
@@ -6,7 +6,7 @@ import type { ApiKeyRow, DatabaseSchema, NewApiKey } from './schema.js'
 type Db = Kysely<DatabaseSchema>
 
 /** The columns a key's public view needs; never the hash. */
-const viewColumns = [
+export const viewColumns = [
   'id',
   'did',
   'name',
@@ -34,13 +34,18 @@ export async function insertKey(db: Db, key: NewApiKey): Promise<ApiKeyRecord> {
 export async function countKeys(db: Db, did: string, now: Date): Promise<{ live: number; stored: number }> {
   const counts = await db
     .selectFrom('api_key')
-    .select((eb) => [
-      eb.fn.countAll<string | number>().filterWhere(isLiveAt(now)).filterWhere('replaced_by', 'is', null).as('live'),
-      eb.fn.countAll<string | number>().as('stored'),
-    ])
+    .select((eb) => keyCounts(eb, now))
     .where('did', '=', did)
     .executeTakeFirstOrThrow()
   return { live: Number(counts.live), stored: Number(counts.stored) }
+}
+
+/** countKeys's two counts, as select expressions over `api_key` (also counted by insertKeyIfAllowed). */
+export function keyCounts(eb: ExpressionBuilder<DatabaseSchema, 'api_key'>, now: Date) {
+  return [
+    eb.fn.countAll<string | number>().filterWhere(isLiveAt(now)).filterWhere('replaced_by', 'is', null).as('live'),
+    eb.fn.countAll<string | number>().as('stored'),
+  ]
 }
 
 /** Where a page of listKeysByDid starts: after this key, in (created_at desc, id desc) order. */

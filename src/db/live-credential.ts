@@ -17,6 +17,10 @@ const tables = { apiKey: 'api_key', session: 'session' } as const satisfies Reco
 
 /** Whether the key or session `id` can still authenticate at `now`. */
 export async function isCredentialLive(db: Kysely<DatabaseSchema>, kind: StoredCredentialKind, id: string, now: Date): Promise<boolean> {
-  const row = await db.selectFrom(tables[kind]).select('id').where('id', '=', id).where(isLiveAt(now)).executeTakeFirst()
-  return row !== undefined
+  return (await liveCredential(db, kind, id, now).executeTakeFirst()) !== undefined
+}
+
+/** The key or session `id`, if it can still authenticate at `now`: a row or none (also a subquery of insertKeyIfAllowed). */
+export function liveCredential(db: Kysely<DatabaseSchema>, kind: StoredCredentialKind, id: string, now: Date) {
+  return db.selectFrom(tables[kind]).select('id').where('id', '=', id).where(isLiveAt(now))
 }

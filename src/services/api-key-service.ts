@@ -3,10 +3,11 @@ import type { Kysely } from 'kysely'
 import { v7 as uuidv7, validate as isUuid } from 'uuid'
 import { keyAuditEvent } from '../audit/audit-trail.js'
 import type { Actor } from '../auth/actor.js'
-import { assertStillLive, credentialState } from '../auth/credential-state.js'
+import { assertStillLive, credentialState, revokedInFlight, storedCredentialOf } from '../auth/credential-state.js'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../auth/credentials.js'
 import { inAccountLock } from '../db/account-lock.js'
 import { insertAuditEvents } from '../db/audit-events.js'
+import { insertKeyIfAllowed } from '../db/key-mint.js'
 import { insufficientScope, missingScope, scopesForNewKey, scopesOf } from '../auth/scopes.js'
 import {
   countKeys,
@@ -21,7 +22,7 @@ import {
   revokeKeyTrees,
   type ApiKeyRecord,
 } from '../db/api-keys.js'
-import type { DatabaseSchema, StoredCredentialKind } from '../db/schema.js'
+import type { DatabaseSchema, NewApiKey, StoredCredentialKind } from '../db/schema.js'
 import type { ApiKeyView } from '../lexicon/types/dev/cocore/account/defs.js'
 import type { OutputSchema as CreatedApiKey } from '../lexicon/types/dev/cocore/account/createApiKey.js'
 import type { OutputSchema as ApiKeyPage } from '../lexicon/types/dev/cocore/account/listApiKeys.js'
@@ -79,13 +80,18 @@ export class ApiKeyService {
     // Refused (403) before anything is written.
     const scopes = scopesForNewKey(request.createdBy.scopes, wanted)
     return inAccountLock(this.db, request.did, async (tx) => {
+      // Its id drawn under the lock, so that mints of one account take ids in the order they commit.
+      const { row, secret } = newKeyRow(request.did, { name, expiresAt, scopes }, request.createdBy, now)
+      const audit = keyAuditEvent('key.created', request.did, row.id, request.createdBy, now)
       // The credential was checked before this request read its body; under the lock, a
-      // revocation cannot land any more.
-      await assertStillLive(tx, request.createdBy, now)
-      await this.assertRoomForAKey(tx, request.did, now)
-      const created = await insertNewKey(tx, request.did, { name, expiresAt, scopes }, request.createdBy, now)
-      await insertAuditEvents(tx, [keyAuditEvent('key.created', request.did, created.key.id, request.createdBy, now)])
-      return created
+      // revocation cannot land any more. The re-check, the caps and both rows are one
+      // statement, so the lock is held for three round trips: the lock, this, COMMIT.
+      const inserted = await insertKeyIfAllowed(tx, row, audit, { minter: storedCredentialOf(request.createdBy), ...this.capsFor(), now })
+      // A refused key wrote nothing; the refusals and their order are assertStillLive's, then assertRoom's.
+      if (!inserted.minterLive) throw revokedInFlight()
+      this.assertRoom(inserted)
+      if (!inserted.key) throw new Error('the new key was refused, yet by none of the checks')
+      return { key: toApiKeyView(inserted.key), secret }
     })
   }
 
@@ -197,10 +203,19 @@ export class ApiKeyService {
    * revoking would not help, deleting does.
    */
   private async assertRoomForAKey(tx: Db, did: string, now: Date, { liveCap = true } = {}): Promise<void> {
-    const { maxStoredKeys = 0 } = this.caps
-    const maxLiveKeys = liveCap ? (this.caps.maxLiveKeys ?? 0) : 0
-    if (maxLiveKeys === 0 && maxStoredKeys === 0) return
-    const { live, stored } = await countKeys(tx, did, now)
+    const caps = this.capsFor({ liveCap })
+    if (caps.maxLiveKeys === 0 && caps.maxStoredKeys === 0) return
+    this.assertRoom(await countKeys(tx, did, now), { liveCap })
+  }
+
+  /** The caps that apply, 0 for none (a roll: the stored cap only). */
+  private capsFor({ liveCap = true } = {}): Required<KeyCaps> {
+    return { maxLiveKeys: liveCap ? (this.caps.maxLiveKeys ?? 0) : 0, maxStoredKeys: this.caps.maxStoredKeys ?? 0 }
+  }
+
+  /** Refuses a key beyond either cap, given the account's counts (see assertRoomForAKey). */
+  private assertRoom({ live, stored }: { live: number; stored: number }, { liveCap = true } = {}): void {
+    const { maxLiveKeys, maxStoredKeys } = this.capsFor({ liveCap })
     if (maxStoredKeys > 0 && stored >= maxStoredKeys) {
       throw new InvalidRequestError(
         `This account already stores ${maxStoredKeys} keys, revoked and expired ones included, the most allowed; delete old keys first`,
@@ -240,16 +255,18 @@ export class ApiKeyService {
   }
 }
 
+type NewKey = { name: string; expiresAt: Date | undefined; scopes: string[] | null }
+
 /** The secret leaves through the result only, as in create. */
-async function insertNewKey(
-  tx: Db,
-  did: string,
-  key: { name: string; expiresAt: Date | undefined; scopes: string[] | null },
-  createdBy: Actor,
-  now: Date,
-): Promise<CreatedApiKey> {
+async function insertNewKey(tx: Db, did: string, key: NewKey, createdBy: Actor, now: Date): Promise<CreatedApiKey> {
+  const { row, secret } = newKeyRow(did, key, createdBy, now)
+  return { key: toApiKeyView(await insertKey(tx, row)), secret }
+}
+
+/** A new key's row, with its secret: the row holds only the secret's hash and prefix. */
+function newKeyRow(did: string, key: NewKey, createdBy: Actor, now: Date): { row: NewApiKey; secret: string } {
   const secret = generateApiKeySecret()
-  const record = await insertKey(tx, {
+  const row: NewApiKey = {
     id: uuidv7(),
     did,
     name: key.name,
@@ -262,8 +279,8 @@ async function insertNewKey(
     scopes: key.scopes,
     created_by_kind: createdBy.kind,
     created_by_id: createdBy.id ?? null,
-  })
-  return { key: toApiKeyView(record), secret }
+  }
+  return { row, secret }
 }
 
 /** Only a live key that was not rolled before can be rolled: it is the one still in use. */
