@@ -8,6 +8,7 @@ import autocannon from 'autocannon'
 import pg from 'pg'
 import { v7 as uuidv7 } from 'uuid'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../dist/src/auth/credentials.js'
+import { runMicroBenchmark } from './micro.ts'
 import { describeMachine, percentile, round, writeResultFile } from './results.ts'
 import { createScratchDatabase, runCommand, startServer, stopServer, type ServerProcess } from './server-process.ts'
 import { bearer, callMethod } from './xrpc-call.ts'
@@ -18,6 +19,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
     trials: { type: 'string', default: '100' },
+    micro: { type: 'boolean', default: false },
     'admin-url': { type: 'string', default: process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
 })
@@ -33,6 +35,10 @@ const unknownPoolSize = 1_000
 type Scenario = { name: string; label: string; requestsPerSecond: number; p50: number; p99: number; non2xx: number; errors: number }
 
 async function main() {
+  if (args.micro) {
+    await runMicroBenchmark({ adminUrl: args['admin-url'] })
+    return
+  }
   const database = await createScratchDatabase(args['admin-url'], 'cocore_bench')
   const databaseUrl = database.url
   const servers: ChildProcess[] = []
