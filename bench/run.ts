@@ -14,6 +14,7 @@ import pg from 'pg'
 import { v7 as uuidv7 } from 'uuid'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../dist/src/auth/credentials.js'
 import { profileClockNow, topSelfTime, type SelfTimeEntry } from './cpu-profile.ts'
+import { runMicroBenchmark } from './micro.ts'
 import { readCpuSeconds } from './process-cpu.ts'
 import { describeMachine, percentile, round, writeResultFile } from './results.ts'
 import { createScratchDatabase, runCommand, startServer, stopServer, type ServerOptions, type ServerProcess } from './server-process.ts'
@@ -30,6 +31,8 @@ const { values: args } = parseArgs({
     trials: { type: 'string', default: '100' },
     /** Also profile the server under b (node --cpu-prof) and print its top self-time entries. */
     profile: { type: 'boolean', default: false },
+    /** Only the verifier micro-benchmark (bench/micro.ts), in this process. */
+    micro: { type: 'boolean', default: false },
     'admin-url': { type: 'string', default: process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
 })
@@ -55,6 +58,10 @@ const anchor = (file: string): ServerOptions => ({
 })
 
 async function main() {
+  if (args.micro) {
+    await runMicroBenchmark({ adminUrl: args['admin-url'] })
+    return
+  }
   const database = await createScratchDatabase(args['admin-url'], 'cocore_bench')
   const databaseUrl = database.url
   const servers: ChildProcess[] = []

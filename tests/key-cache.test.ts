@@ -88,6 +88,28 @@ describe('the key cache', () => {
     await verifier.close()
   })
 
+  it('answers an unknown key from the negative cache as from the database: the same 401, counted', async () => {
+    const unknown = bearer(`cocore-${'Y'.repeat(43)}`)
+    const failures = async () => {
+      const text = await (await server.get('/metrics')).text()
+      return Number(/^cocore_auth_outcomes_total\{kind="apiKey",outcome="failure"\} (\S+)$/m.exec(text)?.[1] ?? 0)
+    }
+    const refuse = async (headers: Record<string, string>) => {
+      const res = await server.get('/xrpc/dev.cocore.account.getSession', headers)
+      return { status: res.status, body: (await res.json()) as { error: string; message: string } }
+    }
+    const before = await failures()
+
+    const fromDatabase = await refuse(unknown)
+    const malformed = await refuse(bearer('cocore-short'))
+    const fromCache = [await refuse(unknown), await refuse(unknown)]
+
+    expect(fromDatabase).toEqual({ status: 401, body: { error: 'AuthRequired', message: 'Unknown API key' } })
+    expect(fromCache).toEqual([fromDatabase, fromDatabase])
+    expect(malformed.body.message).not.toBe(fromDatabase.body.message)
+    expect(await failures()).toBe(before + 4)
+  })
+
   it('lets a revocation win over a cache fill that was in flight when it landed', async () => {
     const { gate, verifier, apiKeys } = gatedVerifier()
     const did = server.newDid()

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, hash, randomBytes } from 'node:crypto'
 
 /**
  * The shapes of the two secrets this service hands out, and the one way they are hashed.
@@ -40,6 +40,15 @@ export function isSessionToken(value: string): boolean {
 /** SHA-256 of the whole secret as bytes: what the database stores and looks up by. */
 export function hashSecret(secret: string): Buffer {
   return createHash('sha256').update(secret, 'utf8').digest()
+}
+
+/**
+ * The same SHA-256, base64: what the verifier's caches are keyed by. Hashed in one call
+ * straight to a string, because every request hashes its secret and allocating a Buffer
+ * for the digest costs more than the hash itself.
+ */
+export function hashSecretBase64(secret: string): string {
+  return hash('sha256', secret, 'base64')
 }
 
 /** The token of an `Authorization: Bearer <token>` header; undefined for any other form. */

@@ -43,13 +43,12 @@ export class KeyUsageRecorder {
 
   /**
    * Records a use of a key whose last recorded use was `lastUsedAt`; returns the value the
-   * caller should now remember for the key.
+   * caller should now remember for the key. A promise only for a key's first use, whose
+   * write the response waits for: any other use is answered at once, so that verifying a
+   * cached key needs no promise of its own.
    */
-  async recordUse(keyId: string, lastUsedAt: Date | null, now: Date): Promise<Date | null> {
-    if (lastUsedAt === null) {
-      await recordKeyUse(this.db, keyId, now, this.opts.intervalSeconds)
-      return now
-    }
+  recordUse(keyId: string, lastUsedAt: Date | null, now: Date): Date | null | Promise<Date | null> {
+    if (lastUsedAt === null) return recordKeyUse(this.db, keyId, now, this.opts.intervalSeconds).then(() => now)
     if (now.getTime() - lastUsedAt.getTime() < this.opts.intervalSeconds * 1000) return lastUsedAt
     if (!this.pending.has(keyId) && this.pending.size >= maxPending) {
       const oldest = this.pending.keys().next().value

@@ -10,10 +10,29 @@ import { authRequired } from '../http/errors.js'
 import type { Logger } from '../logger.js'
 import { CredentialCache, type CacheCounters } from './credential-cache.js'
 import { credentialState } from './credential-state.js'
-import { hashSecret, isApiKeySecret, isSessionToken, readBearerToken, sessionCookieName } from './credentials.js'
+import { hashSecretBase64, isApiKeySecret, isSessionToken, readBearerToken, sessionCookieName } from './credentials.js'
 import { KeyUsageRecorder } from './key-usage.js'
 import { everyScope, scopesOf, type Scope } from './scopes.js'
 import { looksLikeJwt, type ServiceAuthVerifier } from './service-auth.js'
+
+/**
+ * The verifier's refusals (401), each built once: without a stack an error carries nothing
+ * of the request, and building one per refusal was a third of answering a flood of bad
+ * keys. Whoever catches one reads it (xrpc-server its name and message) and never changes it.
+ * They are returned as rejected promises (`refuse`), not thrown: a throw makes V8 build a
+ * message with its source position, a quarter of what refusing a cached unknown key cost.
+ */
+const refusals = {
+  noCredential: authRequired(`Authentication required: send "Authorization: Bearer cocore-…" or the ${sessionCookieName} cookie`),
+  malformedBearer: authRequired('The Authorization header must be "Bearer cocore-…" with a complete API key, or a service-auth token'),
+  unknownKey: authRequired('Unknown API key'),
+  revokedKey: authRequired('This API key has been revoked'),
+  expiredKey: authRequired('This API key has expired'),
+  unknownSession: authRequired('Unknown session'),
+  expiredSession: authRequired('This session has expired; sign in again'),
+}
+
+const refuse = (refusal: Error): Promise<never> => Promise.reject(refusal)
 
 /**
  * Who is calling, as proven by exactly one credential. Handlers take the DID from here only.
@@ -113,14 +132,26 @@ export class AuthVerifier {
   }
 
   /**
-   * Verifies the credential of a request's headers; throws AuthRequired (401) when there is
-   * none that works. Without `call` (the method and client), service-auth tokens are refused.
+   * Verifies the credential of a request's headers; rejects with AuthRequired (401) when
+   * there is none that works. Without `call` (the method and client), service-auth tokens
+   * are refused.
    */
-  async verifyHeaders(headers: { authorization?: string; cookie?: string }, call?: ServiceAuthCall): Promise<Credentials> {
+  verifyHeaders(headers: { authorization?: string; cookie?: string }, call?: ServiceAuthCall): Promise<Credentials> {
+    // Not async, so that a credential the cache knows costs one promise, not one a step.
+    // Anything that throws below still ends as a rejection, as from an async function.
+    try {
+      return Promise.resolve(this.verifyPresented(headers, call))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** The credential at once when the cache knows it (or a refusal); else its promise. */
+  private verifyPresented(headers: { authorization?: string; cookie?: string }, call: ServiceAuthCall | undefined): Credentials | Promise<Credentials> {
     if (headers.authorization !== undefined) return this.verifyBearer(headers.authorization, call)
     const sessionToken = readSessionCookie(headers.cookie)
     if (sessionToken !== undefined) return this.verifySession(sessionToken)
-    throw authRequired(`Authentication required: send "Authorization: Bearer cocore-…" or the ${sessionCookieName} cookie`)
+    return refuse(refusals.noCredential)
   }
 
   /** Forgets a revoked, deleted or ended credential at once (and voids cache fills in flight). */
@@ -157,33 +188,42 @@ export class AuthVerifier {
     await this.keyUsage.close()
   }
 
-  private async verifyBearer(authorization: string, call: ServiceAuthCall | undefined): Promise<Credentials> {
+  private verifyBearer(authorization: string, call: ServiceAuthCall | undefined): Credentials | Promise<Credentials> {
     const secret = readBearerToken(authorization)
     if (secret !== undefined && call !== undefined && this.serviceAuth && looksLikeJwt(secret)) {
-      const { did } = await this.serviceAuth.verify(secret, call.method(), call.clientAddress())
-      return { type: 'serviceAuth', did, scopes: everyScope }
+      const verified = this.serviceAuth.verify(secret, call.method(), call.clientAddress())
+      return verified.then(({ did }) => ({ type: 'serviceAuth', did, scopes: everyScope }))
     }
     if (secret === undefined || !isApiKeySecret(secret)) {
-      throw authRequired('The Authorization header must be "Bearer cocore-…" with a complete API key, or a service-auth token')
+      return refuse(refusals.malformedBearer)
     }
-    const key = await this.findKey(hashSecret(secret))
-    if (!key) throw authRequired('Unknown API key')
-    const now = this.now()
-    const state = credentialState(key, now)
-    if (state === 'revoked') throw authRequired('This API key has been revoked')
-    if (state === 'expired') throw authRequired('This API key has expired')
-    // The cached object remembers the recorded use, so the next requests need not write.
-    key.lastUsedAt = await this.keyUsage.recordUse(key.id, key.lastUsedAt, now)
-    return { type: 'apiKey', did: key.did, keyId: key.id, prefix: key.prefix, scopes: key.scopes }
+    return whenKnown(this.findKey(hashSecretBase64(secret)), (key) => this.acceptKey(key))
   }
 
-  private async verifySession(token: string): Promise<Credentials> {
-    if (!isSessionToken(token)) throw authRequired('Unknown session')
-    const session = await this.findSession(hashSecret(token))
+  private acceptKey(key: KnownKey | undefined): Credentials | Promise<Credentials> {
+    if (!key) return refuse(refusals.unknownKey)
+    const now = this.now()
+    const state = credentialState(key, now)
+    if (state === 'revoked') return refuse(refusals.revokedKey)
+    if (state === 'expired') return refuse(refusals.expiredKey)
+    const credentials: Credentials = { type: 'apiKey', did: key.did, keyId: key.id, prefix: key.prefix, scopes: key.scopes }
+    // The cached object remembers the recorded use, so the next requests need not write.
+    return whenKnown(this.keyUsage.recordUse(key.id, key.lastUsedAt, now), (lastUsedAt) => {
+      key.lastUsedAt = lastUsedAt
+      return credentials
+    })
+  }
+
+  private verifySession(token: string): Credentials | Promise<Credentials> {
+    if (!isSessionToken(token)) return refuse(refusals.unknownSession)
+    return whenKnown(this.findSession(hashSecretBase64(token)), (session) => this.acceptSession(session))
+  }
+
+  private acceptSession(session: KnownSession | undefined): Credentials | Promise<Credentials> {
     const state = session && credentialState(session, this.now())
     // An ended session reads as an unknown one.
-    if (!session || state === 'revoked') throw authRequired('Unknown session')
-    if (state === 'expired') throw authRequired('This session has expired; sign in again')
+    if (!session || state === 'revoked') return refuse(refusals.unknownSession)
+    if (state === 'expired') return refuse(refusals.expiredSession)
     return {
       type: 'session',
       did: session.did,
@@ -193,8 +233,8 @@ export class AuthVerifier {
     }
   }
 
-  private findKey(keyHash: Buffer): Promise<KnownKey | undefined> {
-    return readThrough(this.keyCache, keyHash, async () => {
+  private findKey(keyHashBase64: string): Cached<KnownKey> {
+    return readThrough(this.keyCache, keyHashBase64, async (keyHash) => {
       const row = await findKeyByHash(this.db, keyHash)
       return (
         row && {
@@ -210,27 +250,39 @@ export class AuthVerifier {
     })
   }
 
-  private findSession(tokenHash: Buffer): Promise<KnownSession | undefined> {
-    return readThrough(this.sessionCache, tokenHash, async () => {
+  private findSession(tokenHashBase64: string): Cached<KnownSession> {
+    return readThrough(this.sessionCache, tokenHashBase64, async (tokenHash) => {
       const row = await findSessionByHash(this.db, tokenHash)
       return row && { id: row.id, did: row.did, handle: row.handle, expiresAt: row.expires_at, revokedAt: row.revoked_at }
     })
   }
 }
 
-async function readThrough<T extends { id: string }>(
+/** A credential (or undefined: none) at hand from the cache, or coming from the database. */
+type Cached<T> = T | undefined | Promise<T | undefined>
+
+/**
+ * A credential by the base64 SHA-256 of its secret: from the cache when it knows, else from
+ * `read`, given the hash as the database keeps it (bytes).
+ */
+function readThrough<T extends { id: string }>(
   cache: CredentialCache<T> | undefined,
-  hash: Buffer,
-  read: () => Promise<T | undefined>,
-): Promise<T | undefined> {
-  if (!cache) return read()
-  const cacheKey = hash.toString('base64')
-  const cached = cache.lookup(cacheKey)
+  hashBase64: string,
+  read: (hash: Buffer) => Promise<T | undefined>,
+): Cached<T> {
+  if (!cache) return read(Buffer.from(hashBase64, 'base64'))
+  const cached = cache.lookup(hashBase64)
   if (cached.state === 'hit') return cached.value
   if (cached.state === 'unknown') return undefined
-  const value = await read()
-  cache.fill(cacheKey, value, cached.ticket)
-  return value
+  return read(Buffer.from(hashBase64, 'base64')).then((value) => {
+    cache.fill(hashBase64, value, cached.ticket)
+    return value
+  })
+}
+
+/** `next(value)`, at once when the value is at hand, else once it arrives. */
+function whenKnown<T, U>(value: T | Promise<T>, next: (value: T) => U | Promise<U>): U | Promise<U> {
+  return value instanceof Promise ? value.then(next) : next(value)
 }
 
 /**
