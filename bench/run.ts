@@ -1,5 +1,5 @@
 // The pipeline and verification benchmark (issues 4 and 14): `npm run bench [-- --keys N
-// --duration S --rounds N --profile]`. Seeds a fresh Postgres database, starts the built
+// --duration S --rounds N --profile --micro]`. Seeds a fresh Postgres database, starts the built
 // server as production runs it, and two anchors beside it (a bare Express route, a bare
 // xrpc-server query), each in its own process, and drives load from this process with
 // autocannon, one server at a time. Results are medians of alternating trials and ratios

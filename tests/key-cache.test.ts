@@ -110,6 +110,17 @@ describe('the key cache', () => {
     expect(await failures()).toBe(before + 4)
   })
 
+  it('hands every refused caller the same 401, which no catcher can change', async () => {
+    const { verifier } = gatedVerifier()
+    const unknown = { authorization: `Bearer cocore-${'Z'.repeat(43)}` }
+    const first = await verifier.verifyHeaders(unknown).catch((err: Error) => err)
+    expect(() => Object.assign(first as Error, { message: 'changed by a catcher' })).toThrow(TypeError)
+    const second = await verifier.verifyHeaders(unknown).catch((err: Error) => err)
+    expect(second).toBe(first)
+    expect(second).toMatchObject({ statusCode: 401, error: 'AuthRequired', message: 'Unknown API key' })
+    await verifier.close()
+  })
+
   it('lets a revocation win over a cache fill that was in flight when it landed', async () => {
     const { gate, verifier, apiKeys } = gatedVerifier()
     const did = server.newDid()

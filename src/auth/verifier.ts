@@ -18,11 +18,12 @@ import { looksLikeJwt, type ServiceAuthVerifier } from './service-auth.js'
 /**
  * The verifier's refusals (401), each built once: without a stack an error carries nothing
  * of the request, and building one per refusal was a third of answering a flood of bad
- * keys. Whoever catches one reads it (xrpc-server its name and message) and never changes it.
+ * keys. Every request that is refused shares them, so they are frozen: a catcher (a sibling
+ * service using the exported verifier, say) that tried to change one would change nothing.
  * They are returned as rejected promises (`refuse`), not thrown: a throw makes V8 build a
  * message with its source position, a quarter of what refusing a cached unknown key cost.
  */
-const refusals = {
+const refusals = freezeEach({
   noCredential: authRequired(`Authentication required: send "Authorization: Bearer cocore-…" or the ${sessionCookieName} cookie`),
   malformedBearer: authRequired('The Authorization header must be "Bearer cocore-…" with a complete API key, or a service-auth token'),
   unknownKey: authRequired('Unknown API key'),
@@ -30,6 +31,11 @@ const refusals = {
   expiredKey: authRequired('This API key has expired'),
   unknownSession: authRequired('Unknown session'),
   expiredSession: authRequired('This session has expired; sign in again'),
+})
+
+function freezeEach<T extends Record<string, Error>>(errors: T): Readonly<T> {
+  for (const error of Object.values(errors)) Object.freeze(error)
+  return Object.freeze(errors)
 }
 
 const refuse = (refusal: Error): Promise<never> => Promise.reject(refusal)
