@@ -50,8 +50,12 @@ type Measurement = {
   sharedPostgresPercent: number
   serversPercent: number
   heartbeatNotifiesPerSecond: number
+  /** Feed losses (each suspends a cache) and reconnects during the window… */
   feedLost: number
   reconnects: number
+  /** …and before it: while the instances started (all at once) and settled. */
+  feedLostAtStart: number
+  reconnectsAtStart: number
 }
 
 async function main() {
@@ -71,16 +75,20 @@ async function main() {
         const logFile = path.join(tempDir, `trial-${trial}-${heartbeatSeconds ?? 'none'}.log`)
         const servers = await startInstances(database.url, heartbeatSeconds, logFile, children)
         await sleep(settleSeconds * 1000)
+        const atStart = await readFeed(logFile)
         const sampler = new PostgresCpuSampler(admin, database.name, [counter.backendPid])
         const window = await measureWindow(servers, sampler, counter)
         await Promise.all(servers.map(stopServer))
-        const feed = servers.length === 0 ? { listening: 0, lost: 0 } : (await summarizeServerLog(logFile)).invalidationFeed
+        const atEnd = await readFeed(logFile)
         const measurement: Measurement = {
           heartbeatSeconds,
           trial,
           ...window,
-          feedLost: feed.lost,
-          reconnects: Math.max(0, feed.listening - servers.length),
+          feedLost: atEnd.lost - atStart.lost,
+          reconnects: atEnd.listening - atStart.listening,
+          feedLostAtStart: atStart.lost,
+          // Each instance's first "listening" is its start, not a reconnect.
+          reconnectsAtStart: Math.max(0, atStart.listening - servers.length),
         }
         measurements.push(measurement)
         log(JSON.stringify(measurement))
@@ -119,6 +127,11 @@ class NotifyCounter {
   async stop(): Promise<void> {
     await this.client.end().catch(() => undefined)
   }
+}
+
+/** What the instances' listeners have logged so far (nothing: no instance ran). */
+async function readFeed(logFile: string) {
+  return fs.existsSync(logFile) ? (await summarizeServerLog(logFile)).invalidationFeed : { listening: 0, lost: 0 }
 }
 
 /** The CPU of the database's backends, of the rest of Postgres and of the servers over one window. */
@@ -163,16 +176,16 @@ function report(measurements: Measurement[]) {
     '',
     `${instances} idle instances, ${trials} trials of ${windowSeconds} s each; CPU in % of one core, median (min–max)`,
     '',
-    '| instances | heartbeat | listener backends | all backends | other Postgres processes | servers | heartbeat NOTIFY/s | feed lost | reconnects |',
+    '| instances | heartbeat | listener backends | all backends | other Postgres processes | servers | heartbeat NOTIFY/s | feed lost (at start) | reconnects (at start) |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|',
     ...heartbeats.map((heartbeatSeconds) => {
       const rows = measurements.filter((m) => m.heartbeatSeconds === heartbeatSeconds)
-      const sum = (key: 'feedLost' | 'reconnects') => rows.reduce((total, m) => total + m[key], 0)
+      const sum = (key: 'feedLost' | 'reconnects' | 'feedLostAtStart' | 'reconnectsAtStart') => rows.reduce((total, m) => total + m[key], 0)
       return (
         `| ${heartbeatSeconds === undefined ? 0 : instances} | ${heartbeatSeconds === undefined ? '–' : `${heartbeatSeconds} s`} ` +
         `| ${spread(rows.map((m) => m.listenerBackendsPercent))} | ${spread(rows.map((m) => m.backendsPercent))} | ${spread(rows.map((m) => m.sharedPostgresPercent))} ` +
         `| ${spread(rows.map((m) => m.serversPercent))} | ${spread(rows.map((m) => m.heartbeatNotifiesPerSecond))} ` +
-        `| ${sum('feedLost')} | ${sum('reconnects')} |`
+        `| ${sum('feedLost')} (${sum('feedLostAtStart')}) | ${sum('reconnects')} (${sum('reconnectsAtStart')}) |`
       )
     }),
     '',
