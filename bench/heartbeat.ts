@@ -163,7 +163,10 @@ async function startInstances(databaseUrl: string, heartbeatSeconds: Heartbeat, 
   if (heartbeatSeconds === undefined) return []
   const env = { DATABASE_URL: databaseUrl, LISTENER_HEARTBEAT_SECONDS: String(heartbeatSeconds) }
   log(`starting ${instances} instances, heartbeat ${heartbeatSeconds} s`)
-  return Promise.all(Array.from({ length: instances }, (): Promise<ServerProcess> => startServer({ env, logFile }, children)))
+  // One after another: ten processes loading at once on two loaded cores took over a minute.
+  const servers: ServerProcess[] = []
+  for (let i = 0; i < instances; i++) servers.push(await startServer({ env, logFile }, children))
+  return servers
 }
 
 function report(measurements: Measurement[]) {
