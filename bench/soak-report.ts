@@ -10,7 +10,15 @@ export type SoakResult = {
   machine: ReturnType<typeof describeMachine>
   /** 1, 5 and 15 minute load averages: the load generator, the server and Postgres share the machine. */
   loadAverage: { before: number[]; after: number[] }
-  settings: { database: 'postgres' | 'embedded'; durationSeconds: number; warmupSeconds: number; connections: number; accounts: number }
+  settings: {
+    database: 'postgres' | 'embedded'
+    durationSeconds: number
+    warmupSeconds: number
+    connections: number
+    accounts: number
+    /** The invalidation listener's heartbeat period (Postgres only). */
+    heartbeatSeconds: number
+  }
   measuredSeconds: number
   requests: number
   requestsPerSecond: number
@@ -75,6 +83,12 @@ export function printReport(result: SoakResult, passed: boolean): void {
       `${limits.lowestCreateRateLimitRemaining ?? 'n/a'}; at most ${limits.mostLiveKeysOfOneAccount} live keys per account ` +
       `(cap ${limits.defaults.maxLiveKeysPerAccount})`,
     `server: exit ${server.exitCode} after SIGTERM; ${server.log.lines} log lines, ${server.log.warnings} warnings, ${server.log.errors} errors`,
+    ...(settings.database === 'postgres'
+      ? [
+          `invalidation feed (${settings.heartbeatSeconds} s heartbeat): lost ${server.log.invalidationFeed.lost} times ` +
+            `(each suspends and empties the caches), listening ${server.log.invalidationFeed.listening} times`,
+        ]
+      : []),
     ...server.log.first.map((line) => `  ${line}`),
     ...Object.entries(errors.byKind).map(([kind, count]) => `error ${count} × ${kind}`),
     ...errors.samples.map((sample) => `  ${sample}`),

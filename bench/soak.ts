@@ -1,4 +1,4 @@
-// The soak (issue 6): `npm run soak [-- --duration S --connections N --accounts N --embedded]`.
+// The soak (issue 6): `npm run soak [-- --duration S --connections N --accounts N --heartbeat S --embedded]`.
 // Runs a bounded mixed workload (create, verify, list, revoke, delete) against the built
 // server in its own process, for a set time, with every limit at its default, and reports
 // requests, errors (must be 0: the exit status is 1 otherwise), latency and the server's
@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '16' },
     accounts: { type: 'string', default: '256' },
     embedded: { type: 'boolean', default: false },
+    /** LISTENER_HEARTBEAT_SECONDS for the server (Postgres only); unset: its default. */
+    heartbeat: { type: 'string' },
     'admin-url': { type: 'string', default: process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
 })
@@ -40,6 +42,7 @@ if (accountCount < connections) fail('--accounts must be at least --connections:
 
 /** The limits the server runs with: its own defaults, since the soak sets none of them. */
 const defaults = readConfig({}, 'soak')
+const heartbeatSeconds = args.heartbeat === undefined ? defaults.keyCache.heartbeatSeconds : Number(args.heartbeat)
 /**
  * Cycles per account per sliding minute: a quarter under the lower of the two per-minute
  * limits that a cycle counts against (one create, one deliberate failed authentication).
@@ -62,7 +65,11 @@ async function main(): Promise<boolean> {
     log(`minting the first key of ${accountCount} accounts (${scratch ? `database ${scratch.name}` : `embedded, ${location.dataDir}`})`)
     const accounts = await mintStartingKeys(location, accountCount)
     const server = await startServer(
-      { env: scratch ? { DATABASE_URL: scratch.url } : { DATA_DIR: location.dataDir }, logFile, gcTraceFile },
+      {
+        env: scratch ? { DATABASE_URL: scratch.url, LISTENER_HEARTBEAT_SECONDS: String(heartbeatSeconds) } : { DATA_DIR: location.dataDir },
+        logFile,
+        gcTraceFile,
+      },
       children,
     )
     const run = await soak(server, accounts, gcTraceFile)
@@ -151,7 +158,7 @@ function describeRun(database: SoakResult['settings']['database'], run: Awaited<
     date: new Date().toISOString(),
     machine: describeMachine(),
     loadAverage: { before: run.loadAverage.before.map((x) => round(x, 2)), after: run.loadAverage.after.map((x) => round(x, 2)) },
-    settings: { database, durationSeconds, warmupSeconds, connections, accounts: accountCount },
+    settings: { database, durationSeconds, warmupSeconds, connections, accounts: accountCount, heartbeatSeconds },
     measuredSeconds: round(run.measuredSeconds),
     requests,
     requestsPerSecond: Math.round(requests / run.measuredSeconds),
