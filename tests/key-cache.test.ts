@@ -121,6 +121,42 @@ describe('the key cache', () => {
     await verifier.close()
   })
 
+  it('answers concurrent misses of one key with one query', async () => {
+    const { gate, verifier } = gatedVerifier()
+    const key = await server.createKey(server.newDid())
+    await server.client(bearer(key.secret)).getSession() // its first use is recorded: no write below
+    const queriesBefore = gate.queries
+
+    const held = gate.holdNext()
+    const first = verifier.verifyHeaders(bearer(key.secret))
+    await held.reached
+    const others = Array.from({ length: 5 }, () => verifier.verifyHeaders(bearer(key.secret)))
+    held.release()
+
+    for (const verified of [first, ...others]) await expect(verified).resolves.toMatchObject({ type: 'apiKey', keyId: key.key.id })
+    expect(gate.queries - queriesBefore).toBe(1)
+    await verifier.close()
+  })
+
+  it('never lets a request that arrives after a revocation share a read begun before it', async () => {
+    const { gate, verifier, apiKeys } = gatedVerifier()
+    const did = server.newDid()
+    const key = await server.createKey(did)
+    await server.client(bearer(key.secret)).getSession()
+
+    const held = gate.holdNext()
+    const before = verifier.verifyHeaders(bearer(key.secret))
+    await held.reached
+    expect(await apiKeys.revoke(did, key.key.id, cliActor, new Date())).toBe(true)
+    // Arrives after the revocation: it must read for itself, not wait for the stale read.
+    const after = verifier.verifyHeaders(bearer(key.secret))
+    held.release()
+
+    await expect(before).resolves.toMatchObject({ type: 'apiKey', keyId: key.key.id })
+    await expect(after).rejects.toMatchObject({ customErrorName: 'AuthRequired' })
+    await verifier.close()
+  })
+
   it('lets a revocation win over a cache fill that was in flight when it landed', async () => {
     const { gate, verifier, apiKeys } = gatedVerifier()
     const did = server.newDid()

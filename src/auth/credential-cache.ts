@@ -21,6 +21,9 @@ export type CacheLookup<T> =
 /** The cache's epoch when a database read began. */
 export type FillTicket = { epoch: number }
 
+/** A database read of one credential, begun under `epoch`. */
+type Read<T> = { epoch: number; value: Promise<T | undefined> }
+
 /** Lookups since start, by what they found (for the metrics' hit ratio). */
 export type CacheCounters = { hits: number; negativeHits: number; misses: number; entries: number; serving: boolean }
 
@@ -33,6 +36,14 @@ export type CacheCounters = { hits: number; negativeHits: number; misses: number
  * would resurrect a revoked credential. Every invalidation bumps the epoch, and `fill` drops
  * a value read under an older epoch.
  *
+ * Concurrent misses of one credential share one database read (`readOnce`): when a hot key's
+ * entry expires, the requests that find it gone at once are one query, not one each. A read
+ * is shared only while the epoch it began under is current, that is while no invalidation
+ * has arrived since: what it returns is then as fresh as a cached entry would be.
+ *
+ * Each entry lives between 80 % and 100 % of the TTL (drawn when it is stored), so that keys
+ * first used together (a fleet's warm-up, a batch job's start) do not all expire together.
+ *
  * While suspended (its invalidation feed is down) the cache serves nothing and keeps nothing:
  * every lookup goes to the database (fail closed, never stale).
  */
@@ -41,6 +52,9 @@ export class CredentialCache<T extends { id: string }> {
   private readonly unknown: LRUCache<string, true> | undefined
   /** Which cache key holds each credential id, so an invalidation by id finds its entry. */
   private readonly keyById = new Map<string, string>()
+  /** Reads in flight, by cache key, to be shared by concurrent misses. */
+  private readonly reads = new Map<string, Read<T>>()
+  private readonly ttlMs: number
   private epoch = 0
   private suspended = false
   private hits = 0
@@ -50,6 +64,7 @@ export class CredentialCache<T extends { id: string }> {
 
   constructor(opts: CredentialCacheOptions) {
     this.isFeedAlive = opts.isFeedAlive ?? (() => true)
+    this.ttlMs = opts.ttlMs
     this.known = new LRUCache<string, T>({
       max: opts.maxEntries,
       ttl: opts.ttlMs,
@@ -79,6 +94,27 @@ export class CredentialCache<T extends { id: string }> {
     return { state: 'miss', ticket: { epoch: this.epoch } }
   }
 
+  /**
+   * What the database says of `cacheKey` after a miss: the read already in flight for it, if
+   * one began under the current epoch, else `read()`, whose result fills the cache (unless
+   * an invalidation arrived meanwhile: see fill).
+   */
+  readOnce(cacheKey: string, ticket: FillTicket, read: () => Promise<T | undefined>): Promise<T | undefined> {
+    const shared = this.reads.get(cacheKey)
+    if (shared && shared.epoch === ticket.epoch && this.isServing) return shared.value
+    const value = read().then((found) => {
+      this.fill(cacheKey, found, ticket)
+      return found
+    })
+    const own: Read<T> = { epoch: ticket.epoch, value }
+    this.reads.set(cacheKey, own)
+    const forget = () => {
+      if (this.reads.get(cacheKey) === own) this.reads.delete(cacheKey)
+    }
+    value.then(forget, forget)
+    return value
+  }
+
   /** Stores what a database read found (undefined: nothing), unless it may be stale. */
   fill(cacheKey: string, value: T | undefined, ticket: FillTicket): void {
     if (!this.isServing || ticket.epoch !== this.epoch) return
@@ -87,7 +123,7 @@ export class CredentialCache<T extends { id: string }> {
       return
     }
     this.unknown?.delete(cacheKey)
-    this.known.set(cacheKey, value)
+    this.known.set(cacheKey, value, { ttl: this.ttlMs * (0.8 + 0.2 * Math.random()) })
     this.keyById.set(value.id, cacheKey)
   }
 

@@ -269,7 +269,7 @@ type Cached<T> = T | undefined | Promise<T | undefined>
 
 /**
  * A credential by the base64 SHA-256 of its secret: from the cache when it knows, else from
- * `read`, given the hash as the database keeps it (bytes).
+ * `read` (one read for concurrent misses), given the hash as the database keeps it (bytes).
  */
 function readThrough<T extends { id: string }>(
   cache: CredentialCache<T> | undefined,
@@ -280,10 +280,7 @@ function readThrough<T extends { id: string }>(
   const cached = cache.lookup(hashBase64)
   if (cached.state === 'hit') return cached.value
   if (cached.state === 'unknown') return undefined
-  return read(Buffer.from(hashBase64, 'base64')).then((value) => {
-    cache.fill(hashBase64, value, cached.ticket)
-    return value
-  })
+  return cache.readOnce(hashBase64, cached.ticket, () => read(Buffer.from(hashBase64, 'base64')))
 }
 
 /** `next(value)`, at once when the value is at hand, else once it arrives. */
