@@ -20,14 +20,6 @@ export class RequestLogger {
     this.logger.error({ req: this.req, ...entry }, message)
   }
 
-  warn(entry: object, message?: string): void {
-    this.logger.warn({ req: this.req, ...entry }, message)
-  }
-
-  info(entry: object, message?: string): void {
-    this.logger.info({ req: this.req, ...entry }, message)
-  }
-
   isLevelEnabled(level: string): boolean {
     return this.logger.isLevelEnabled(level)
   }

@@ -86,10 +86,11 @@ export class ApiKeyService {
       // The credential was checked before this request read its body; under the lock, a
       // revocation cannot land any more. The re-check, the caps and both rows are one
       // statement, so the lock is held for three round trips: the lock, this, COMMIT.
-      const inserted = await insertKeyIfAllowed(tx, row, audit, { minter: storedCredentialOf(request.createdBy), ...this.capsFor(), now })
+      const caps = this.capsFor()
+      const inserted = await insertKeyIfAllowed(tx, row, audit, { minter: storedCredentialOf(request.createdBy), ...caps, now })
       // A refused key wrote nothing; the refusals and their order are assertStillLive's, then assertRoom's.
       if (!inserted.minterLive) throw revokedInFlight()
-      this.assertRoom(inserted)
+      assertRoom(inserted, caps)
       if (!inserted.key) throw new Error('the new key was refused, yet by none of the checks')
       return { key: toApiKeyView(inserted.key), secret }
     })
@@ -205,29 +206,12 @@ export class ApiKeyService {
   private async assertRoomForAKey(tx: Db, did: string, now: Date, { liveCap = true } = {}): Promise<void> {
     const caps = this.capsFor({ liveCap })
     if (caps.maxLiveKeys === 0 && caps.maxStoredKeys === 0) return
-    this.assertRoom(await countKeys(tx, did, now), { liveCap })
+    assertRoom(await countKeys(tx, did, now), caps)
   }
 
   /** The caps that apply, 0 for none (a roll: the stored cap only). */
   private capsFor({ liveCap = true } = {}): Required<KeyCaps> {
     return { maxLiveKeys: liveCap ? (this.caps.maxLiveKeys ?? 0) : 0, maxStoredKeys: this.caps.maxStoredKeys ?? 0 }
-  }
-
-  /** Refuses a key beyond either cap, given the account's counts (see assertRoomForAKey). */
-  private assertRoom({ live, stored }: { live: number; stored: number }, { liveCap = true } = {}): void {
-    const { maxLiveKeys, maxStoredKeys } = this.capsFor({ liveCap })
-    if (maxStoredKeys > 0 && stored >= maxStoredKeys) {
-      throw new InvalidRequestError(
-        `This account already stores ${maxStoredKeys} keys, revoked and expired ones included, the most allowed; delete old keys first`,
-        'StoredKeyLimitReached',
-      )
-    }
-    if (maxLiveKeys > 0 && live >= maxLiveKeys) {
-      throw new InvalidRequestError(
-        `This account already has ${maxLiveKeys} live keys, the most allowed; revoke or delete one first`,
-        'KeyLimitReached',
-      )
-    }
   }
 
   /**
@@ -252,6 +236,22 @@ export class ApiKeyService {
     })
     if (changed) this.invalidator.invalidate('apiKey', keyId)
     return changed
+  }
+}
+
+/** Refuses a key beyond either cap (0: none), given the account's counts (see assertRoomForAKey). */
+function assertRoom({ live, stored }: { live: number; stored: number }, { maxLiveKeys, maxStoredKeys }: Required<KeyCaps>): void {
+  if (maxStoredKeys > 0 && stored >= maxStoredKeys) {
+    throw new InvalidRequestError(
+      `This account already stores ${maxStoredKeys} keys, revoked and expired ones included, the most allowed; delete old keys first`,
+      'StoredKeyLimitReached',
+    )
+  }
+  if (maxLiveKeys > 0 && live >= maxLiveKeys) {
+    throw new InvalidRequestError(
+      `This account already has ${maxLiveKeys} live keys, the most allowed; revoke or delete one first`,
+      'KeyLimitReached',
+    )
   }
 }
 
