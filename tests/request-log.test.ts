@@ -1,4 +1,7 @@
+import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RequestLine } from '../src/http/request-log.js'
+import { createLogger, type Logger } from '../src/logger.js'
 import { startTestServer, type TestServer } from './_util/test-server.js'
 
 let server: TestServer
@@ -62,5 +65,42 @@ describe('the request log', () => {
     } finally {
       await verbose.close()
     }
+  })
+})
+
+describe('the request line', () => {
+  const written = (write: (logger: Logger) => void) => {
+    const lines: string[] = []
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk))
+        done()
+      },
+    })
+    write(createLogger('info', sink).child({ subsystem: 'http' }))
+    // The one part that may differ: the clock read.
+    return lines.map((line) => line.replace(/"time":\d+/, '"time":0'))
+  }
+  const req = { id: 'a1b2', method: 'GET', path: '/xrpc/a "quoted" \\ path\u2028é' }
+
+  it('is byte for byte the line pino writes for the same entry, finished or aborted', () => {
+    for (const finished of [true, false]) {
+      const ours = written((logger) => new RequestLine(logger).write(req, 200, 3, finished))
+      const pinos = written((logger) =>
+        logger.info(
+          { req, res: { status: 200 }, responseTime: 3, ...(!finished && { aborted: true }) },
+          finished ? 'request completed' : 'request aborted',
+        ),
+      )
+      expect(ours).toEqual(pinos)
+      expect(ours).toHaveLength(1)
+    }
+  })
+
+  it('is not written when the log level leaves out info', () => {
+    const lines: string[] = []
+    const sink = new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) })
+    new RequestLine(createLogger('warn', sink).child({ subsystem: 'http' })).write(req, 200, 3, true)
+    expect(lines).toEqual([])
   })
 })

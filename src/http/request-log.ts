@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { RequestHandler } from 'express'
+import { pino } from 'pino'
 import type { Logger } from '../logger.js'
 
 /** What a request's log line says of it. Headers are never logged. */
@@ -47,23 +48,51 @@ export type RequestAnswered = (path: string, status: number, seconds: number) =>
  */
 export function requestLog(logger: Logger, answered: RequestAnswered): RequestHandler {
   const http = logger.child({ subsystem: 'http' })
+  const infoLine = new RequestLine(http)
   return (req, res, next) => {
     const startedAt = performance.now()
     const summary: RequestSummary = { id: randomUUID(), method: req.method, path: pathOf(req.url) }
     ;(req as IncomingMessage & { log?: RequestLogger }).log = new RequestLogger(http, summary)
     res.once('close', () => {
       const milliseconds = performance.now() - startedAt
-      if (res.writableFinished) answered(summary.path, res.statusCode, milliseconds / 1000)
-      const entry = {
-        req: summary,
-        res: { status: res.statusCode },
-        responseTime: Math.round(milliseconds),
-        ...(!res.writableFinished && { aborted: true }),
+      const finished = res.writableFinished
+      if (finished) answered(summary.path, res.statusCode, milliseconds / 1000)
+      if (res.statusCode < 500) {
+        infoLine.write(summary, res.statusCode, Math.round(milliseconds), finished)
+        return
       }
-      if (res.statusCode >= 500) http.error(entry, 'request errored')
-      else http.info(entry, res.writableFinished ? 'request completed' : 'request aborted')
+      const entry = { req: summary, res: { status: res.statusCode }, responseTime: Math.round(milliseconds), ...(!finished && { aborted: true }) }
+      http.error(entry, 'request errored')
     })
     next()
+  }
+}
+
+/**
+ * Writes the info line of a request, byte for byte the line `logger.info(entry, message)`
+ * writes (pino's level, time and the logger's bindings first, `msg` last), built from a
+ * template: the line is written on every request, and pino's general path (its
+ * serialisers, redaction pass and generic JSON writer, for an object whose shape never
+ * changes and which holds no header) cost more than the rest of the line (measured under
+ * the benchmark's load). Errors and every other line still go through pino.
+ */
+export class RequestLine {
+  /** `,"pid":…,"name":…,"subsystem":"http"`: the logger's bindings as pino writes them. */
+  private readonly bindings: string
+  private readonly stream: { write(line: string): unknown }
+
+  constructor(private readonly logger: Logger) {
+    const internals = logger as unknown as Record<symbol, unknown>
+    this.bindings = internals[pino.symbols.chindingsSym] as string
+    this.stream = internals[pino.symbols.streamSym] as { write(line: string): unknown }
+  }
+
+  write(req: RequestSummary, status: number, responseTime: number, finished: boolean): void {
+    if (!this.logger.isLevelEnabled('info')) return
+    const end = finished ? '"msg":"request completed"' : '"aborted":true,"msg":"request aborted"'
+    this.stream.write(
+      `{"level":30,"time":${Date.now()}${this.bindings},"req":{"id":"${req.id}","method":${JSON.stringify(req.method)},"path":${JSON.stringify(req.path)}},"res":{"status":${status}},"responseTime":${responseTime},${end}}\n`,
+    )
   }
 }
 
