@@ -1,7 +1,8 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import type { CacheCounters } from '../auth/credential-cache.js'
 import type { AuthObservation } from '../auth/observed-auth.js'
 import type { PoolStats } from '../db/database.js'
+import { RequestCounters } from './request-counters.js'
 
 /** What the metrics read when scraped, rather than being told on every request. */
 export type MetricSources = {
@@ -10,9 +11,6 @@ export type MetricSources = {
   poolStats: () => PoolStats | undefined
 }
 
-/** Request latency buckets, in seconds: a cached verification is about a millisecond. */
-const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
-
 /**
  * The service's Prometheus metrics, in a registry of its own (several servers may share a
  * process, as in the tests). Counters on the request path are plain increments; the cache
@@ -20,25 +18,12 @@ const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
  */
 export class ServiceMetrics {
   readonly registry = new Registry()
-  private readonly requests: Counter<'method' | 'status'>
-  private readonly latency: Histogram<'method'>
+  private readonly requests = new RequestCounters()
   private readonly authOutcomes: Counter<'kind' | 'outcome'>
 
   constructor(sources: MetricSources) {
     const registers = [this.registry]
-    this.requests = new Counter({
-      name: 'cocore_http_requests_total',
-      help: 'HTTP requests answered, by XRPC method (or route) and status code',
-      labelNames: ['method', 'status'],
-      registers,
-    })
-    this.latency = new Histogram({
-      name: 'cocore_http_request_duration_seconds',
-      help: 'Time to answer an HTTP request, by XRPC method (or route)',
-      labelNames: ['method'],
-      buckets: latencyBuckets,
-      registers,
-    })
+    this.requests.register(this.registry)
     this.authOutcomes = new Counter({
       name: 'cocore_auth_outcomes_total',
       help: 'Authentications by credential kind presented and outcome (success, failure, rate_limited, error)',
@@ -51,8 +36,7 @@ export class ServiceMetrics {
   }
 
   observeRequest(method: string, status: number, seconds: number): void {
-    this.requests.inc({ method, status })
-    this.latency.observe({ method }, seconds)
+    this.requests.observe(method, status, seconds)
   }
 
   countAuth(observation: AuthObservation): void {
