@@ -11,6 +11,7 @@ import { consoleRoutes } from './http/console.js'
 import { didDocumentRoute } from './http/did-document.js'
 import { xrpcErrorHandler } from './http/errors.js'
 import { healthRoute } from './http/health.js'
+import { inSequence } from './http/in-sequence.js'
 import { requestLog, requestLoggerOf } from './http/request-log.js'
 import { securityHeaders } from './http/security-headers.js'
 import { metricsRoute } from './metrics/metrics-route.js'
@@ -129,13 +130,18 @@ function buildApp(ctx: AppContext, opts: ServerOptions): express.Express {
   app.set('etag', false)
   // The client address of the abuse limits (req.ip): which proxies may name it.
   app.set('trust proxy', ctx.cfg.trustProxy)
-  app.use(requestLog(ctx.logger, (path, status, seconds) => ctx.metrics.observeRequest(methodLabel(path), status, seconds)))
-  app.use(securityHeaders(ctx.identity))
-  // Before every route (the XRPC methods, /oauth/*): a refused request reaches no handler.
   const origins = new AllowedOrigins(ctx.cfg.consoleOrigins, ctx.identity)
-  // Mounted only with CONSOLE_ORIGINS: without them no origin gets CORS, at no cost.
-  if (origins.hasConsoleOrigins) app.use(consoleCors(origins))
-  app.use(crossSiteProtection(origins))
+  // What every request passes, as one layer (see inSequence).
+  app.use(
+    inSequence(
+      requestLog(ctx.logger, (path, status, seconds) => ctx.metrics.observeRequest(methodLabel(path), status, seconds)),
+      securityHeaders(ctx.identity),
+      // Only with CONSOLE_ORIGINS: without them no origin gets CORS, at no cost.
+      ...(origins.hasConsoleOrigins ? [consoleCors(origins)] : []),
+      // Before every route (the XRPC methods, /oauth/*): a refused request reaches no handler.
+      crossSiteProtection(origins),
+    ),
+  )
   app.get('/xrpc/_health', healthRoute(ctx))
   // The XRPC methods, the calls that matter, before the few other routes. xrpc-server's
   // router is an Express app of its own: mounted whole, it would run Express's per-request
