@@ -47,7 +47,8 @@ export async function startServer(opts: ServerOptions, children: ChildProcess[])
   const readyPath = opts.program?.readyPath ?? '/xrpc/_health'
   const child = spawn(process.execPath, [...nodeFlags, ...argv], {
     // Every limit at its default; TRUST_PROXY=loopback lets the load name its client address.
-    env: { PATH: process.env.PATH, PORT: String(port), LOG_LEVEL: 'info', TRUST_PROXY: 'loopback', ...opts.env },
+    // No drain on SIGTERM: no balancer to leave, and the figures wait for the exit.
+    env: { PATH: process.env.PATH, PORT: String(port), LOG_LEVEL: 'info', TRUST_PROXY: 'loopback', SHUTDOWN_DRAIN_SECONDS: '0', ...opts.env },
     // Production logs one JSON line per request (on stderr); they are written, not skipped.
     stdio: ['ignore', gcTrace, log],
   })

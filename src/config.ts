@@ -49,6 +49,11 @@ export type Config = {
   oauthPrivateKey: Record<string, unknown> | undefined
   /** How long a console session lives (its cookie's Max-Age too), in hours. */
   consoleSessionTtlHours: number
+  /**
+   * Seconds `serve` keeps serving after SIGTERM while `/xrpc/_health` answers 503, so that a
+   * balancer takes the instance out before its listener closes (src/http/shutdown-drain.ts).
+   */
+  shutdownDrainSeconds: number
 }
 
 /** How this service is known to the atproto network (see src/identity/service-identity.ts). */
@@ -96,6 +101,9 @@ export const defaultKeyCacheConfig: KeyCacheConfig = {
   negativeTtlSeconds: 5,
   heartbeatSeconds: 5,
 }
+
+/** SHUTDOWN_DRAIN_SECONDS on Postgres: a balancer checking health every 1–2 s has seen the 503. */
+const defaultShutdownDrainSeconds = 5
 
 const integerFromEnv = (name: string, min: number, max: number) =>
   z
@@ -199,6 +207,8 @@ const envSchema = z.object({
       return key
     }),
   CONSOLE_SESSION_TTL_HOURS: integerFromEnv('CONSOLE_SESSION_TTL_HOURS', 1, 8_760).default(168),
+  // Unset: the default depends on the database (see readConfig).
+  SHUTDOWN_DRAIN_SECONDS: numberFromEnv('SHUTDOWN_DRAIN_SECONDS', 0, 300).optional(),
   KEY_CACHE: z.enum(['on', 'off'], { message: 'KEY_CACHE must be on or off' }).default('on'),
   KEY_CACHE_SIZE: integerFromEnv('KEY_CACHE_SIZE', 1, 10_000_000).default(defaultKeyCacheConfig.maxEntries),
   KEY_CACHE_TTL_SECONDS: numberFromEnv('KEY_CACHE_TTL_SECONDS', 0.001, 86_400).default(defaultKeyCacheConfig.ttlSeconds),
@@ -242,6 +252,9 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
     consoleOrigins: values.CONSOLE_ORIGINS,
     oauthPrivateKey: values.OAUTH_PRIVATE_KEY,
     consoleSessionTtlHours: values.CONSOLE_SESSION_TTL_HOURS,
+    // Only a Postgres deployment can have several instances behind a balancer; the embedded
+    // database belongs to one process, which nothing routes around, so it stops at once.
+    shutdownDrainSeconds: values.SHUTDOWN_DRAIN_SECONDS ?? (values.DATABASE_URL ? defaultShutdownDrainSeconds : 0),
     identity: {
       publicUrl: values.PUBLIC_URL?.replace(/\/+$/, ''),
       serviceDid: values.SERVICE_DID,

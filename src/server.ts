@@ -14,6 +14,7 @@ import { healthRoute } from './http/health.js'
 import { inSequence } from './http/in-sequence.js'
 import { requestLog, requestLoggerOf } from './http/request-log.js'
 import { securityHeaders } from './http/security-headers.js'
+import { ShutdownDrain } from './http/shutdown-drain.js'
 import { metricsRoute } from './metrics/metrics-route.js'
 import { methodLabel } from './metrics/request-metrics.js'
 import { createServer as createXrpcServer } from './lexicon/index.js'
@@ -44,6 +45,7 @@ export class AccountServer {
   private constructor(
     readonly ctx: AppContext,
     readonly app: express.Express,
+    private readonly shutdownDrain: ShutdownDrain,
   ) {}
 
   /** Opens (and migrates) the configured database and builds the app; starts nothing. */
@@ -51,7 +53,8 @@ export class AccountServer {
     // A configuration error, before anything is opened.
     checkConsoleOrigins(cfg)
     const ctx = await AppContext.create(cfg, logger, { now: opts.now })
-    return new AccountServer(ctx, buildApp(ctx, opts))
+    const shutdownDrain = new ShutdownDrain()
+    return new AccountServer(ctx, buildApp(ctx, shutdownDrain, opts), shutdownDrain)
   }
 
   /**
@@ -89,6 +92,23 @@ export class AccountServer {
   }
 
   /**
+   * The first step of a graceful stop, before `destroy`: for SHUTDOWN_DRAIN_SECONDS the
+   * instance answers 503 on `/xrpc/_health` (and `Connection: close` on everything) while
+   * it still serves every request, so that a balancer has taken it out before the
+   * listener closes. `skip` (a second signal) ends it early. Nothing to drain when the
+   * period is 0 or the server never listened.
+   */
+  async drain(skip?: AbortSignal): Promise<void> {
+    const seconds = this.ctx.cfg.shutdownDrainSeconds
+    if (seconds <= 0 || !this.httpServer) return
+    this.ctx.logger.info(
+      { drainSeconds: seconds },
+      `draining for ${seconds} s before stopping: _health answers 503, requests are still served`,
+    )
+    await this.shutdownDrain.run(seconds * 1000, skip)
+  }
+
+  /**
    * Stops accepting connections, lets in-flight requests finish (up to a bound), then
    * destroys the context (pending `lastUsedAt` writes are flushed, the database closed).
    */
@@ -117,7 +137,7 @@ function describeSignIn(mode: SignInMode): string {
 }
 
 /** Express with every route: the request log (and metrics) and security headers first, the JSON 404 last. */
-function buildApp(ctx: AppContext, opts: ServerOptions): express.Express {
+function buildApp(ctx: AppContext, shutdownDrain: ShutdownDrain, opts: ServerOptions): express.Express {
   const xrpc = createXrpcServer({
     validateResponse: opts.validateResponse ?? false,
     payload: { jsonLimit: 16 * 1024 },
@@ -136,13 +156,14 @@ function buildApp(ctx: AppContext, opts: ServerOptions): express.Express {
     inSequence(
       requestLog(ctx.logger, (path, status, seconds) => ctx.metrics.observeRequest(methodLabel(path), status, seconds)),
       securityHeaders(ctx.identity),
+      shutdownDrain.closeConnections(),
       // Only with CONSOLE_ORIGINS: without them no origin gets CORS, at no cost.
       ...(origins.hasConsoleOrigins ? [consoleCors(origins)] : []),
       // Before every route (the XRPC methods, /oauth/*): a refused request reaches no handler.
       crossSiteProtection(origins),
     ),
   )
-  app.get('/xrpc/_health', healthRoute(ctx))
+  app.get('/xrpc/_health', healthRoute(ctx, shutdownDrain))
   // The XRPC methods, the calls that matter, before the few other routes. xrpc-server's
   // router is an Express app of its own: mounted whole, it would run Express's per-request
   // set-up a second time (about 10 % of a call's CPU, measured); its parts are mounted

@@ -8,6 +8,7 @@ import { openDatabase } from '../src/db/database.js'
 import { createLogger } from '../src/logger.js'
 import { runCli, spawnCli, startServeProcess, type ServeProcess } from './_util/cli.js'
 import { databaseUrl } from './_util/test-server.js'
+import { waitFor } from './_util/wait-for.js'
 
 const newDataDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cocore-account-cli-'))
 
@@ -321,6 +322,28 @@ describe('cocore-account serve', () => {
     expect(startLine).toContain(`:${serve.port}`)
     expect(startLine).toMatch(databaseUrl ? /postgres/ : /embedded/)
     expect(await serve.stop()).toBe(0)
+    serve = undefined
+  })
+
+  it('drains on SIGTERM: _health answers 503 while every other request is still served, then it exits 0', async () => {
+    serve = await startServeProcess({ ...env, SHUTDOWN_DRAIN_SECONDS: '30' })
+    const { url } = serve
+    expect((await fetch(`${url}/xrpc/_health`)).status).toBe(200)
+
+    serve.kill('SIGTERM')
+    await waitFor(async () => (await fetch(`${url}/xrpc/_health`)).status === 503)
+    const health = await fetch(`${url}/xrpc/_health`)
+    expect(await health.json()).toMatchObject({ error: 'ServiceUnavailable' })
+    // Keep-alive clients (a balancer's pooled connections) are told to reconnect elsewhere.
+    expect(health.headers.get('connection')).toBe('close')
+    const method = await fetch(`${url}/xrpc/dev.cocore.account.describeService`)
+    expect(method.status).toBe(200)
+    expect(method.headers.get('connection')).toBe('close')
+    expect(serve.stderr()).toContain('draining for 30 s')
+
+    // A second signal skips the rest of the drain (30 s, far longer than this test waits).
+    serve.kill('SIGTERM')
+    expect(await serve.exited).toBe(0)
     serve = undefined
   })
 })

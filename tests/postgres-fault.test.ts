@@ -1,6 +1,6 @@
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRequestStream, type StreamAccount, type StreamCall } from './_util/request-stream.js'
+import { chunks, storedKeysOf, type CreatedKey } from './_util/stored-keys.js'
 import { startTcpProxy, type ProxyMode } from './_util/tcp-proxy.js'
 import { bearer, databaseUrl, onPostgres, startTestServer, type TestServer } from './_util/test-server.js'
 
@@ -84,7 +84,7 @@ describe.runIf(onPostgres)('when Postgres cannot be reached', { concurrent: fals
 
       const creates = calls.filter((call) => call.kind === 'createApiKey')
       const served = creates.filter((call) => call.status === 200)
-      const rows = await keyRowsOf(accounts.map((account) => account.did))
+      const rows = await storedKeysOf(databaseUrl!, accounts.map((account) => account.did))
       const rowByName = new Map(rows.map((row) => [row.name, row]))
       // A create that failed but whose key was stored: its client cannot know it was minted.
       const unknownOutcome = creates.filter((call) => call.status !== 200 && rowByName.has(call.name ?? ''))
@@ -164,28 +164,7 @@ describe.runIf(onPostgres)('when Postgres cannot be reached', { concurrent: fals
   }
 })
 
-type CreatedKey = { key: { id: string; did: string; name: string }; secret: string }
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const isServiceUnavailable = (call: StreamCall) =>
   call.status === 503 && (call.body as { error?: unknown } | undefined)?.error === 'ServiceUnavailable'
-
-/** The stream's keys as stored, read straight from Postgres (not through the proxy); owner keys left out. */
-async function keyRowsOf(dids: string[]): Promise<{ id: string; did: string; name: string }[]> {
-  const client = new pg.Client({ connectionString: databaseUrl })
-  await client.connect()
-  try {
-    const { rows } = await client.query<{ id: string; did: string; name: string }>(
-      "select id, did, name from api_key where did = any($1) and name <> 'owner'",
-      [dids],
-    )
-    return rows
-  } finally {
-    await client.end()
-  }
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size))
-}

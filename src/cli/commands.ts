@@ -20,6 +20,8 @@ export type CommandRuntime = {
   logger: Logger
   env: NodeJS.ProcessEnv
   signal: AbortSignal
+  /** Aborted by a second SIGINT/SIGTERM: skip what is left of a graceful stop (serve's drain). */
+  hurry: AbortSignal
   /** Opens (and migrates) the database on first call. */
   appContext(): Promise<AppContext>
 }
@@ -64,12 +66,13 @@ export const commands: Record<string, Command> = {
     logLevel: 'info',
     bufferedLog: true,
     // The server opens its own context, and starts it: no other command runs background work.
-    parse: () => async ({ cfg, logger, signal }) => {
+    parse: () => async ({ cfg, logger, signal, hurry }) => {
       const server = await AccountServer.create(cfg, logger)
       try {
         if (!signal.aborted) await server.start()
         if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
         logger.info('shutting down')
+        await server.drain(hurry)
       } finally {
         await server.destroy()
       }

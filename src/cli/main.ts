@@ -46,17 +46,25 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 
   const logger = createLogger(cfg.logLevel ?? command.logLevel, command.bufferedLog ? bufferedStderr() : undefined)
   // Only a long-running command turns SIGINT/SIGTERM into a graceful stop (from the start,
-  // so a signal while the database opens is not lost); the others just die as usual.
+  // so a signal while the database opens is not lost); the others just die as usual. A
+  // second signal hurries the stop (skips serve's drain) and gives the signals back to
+  // Node, so that a third one kills a stop that hangs, as a second one did before drains.
   const shutdown = new AbortController()
-  const stop = () => shutdown.abort()
+  const hurry = new AbortController()
+  const stop = () => {
+    if (!shutdown.signal.aborted) return shutdown.abort()
+    hurry.abort()
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+  }
   if (command.handlesSignals) {
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
   }
   let opened: Promise<AppContext> | undefined
   const appContext = () => (opened ??= AppContext.create(cfg, logger))
   try {
-    const result = await command.run({ cfg, logger, env, signal: shutdown.signal, appContext })
+    const result = await command.run({ cfg, logger, env, signal: shutdown.signal, hurry: hurry.signal, appContext })
     if (result !== undefined) process.stdout.write(`${JSON.stringify(result)}\n`)
     return exitOk
   } catch (err) {

@@ -52,11 +52,19 @@ export type ServeProcess = {
   stderr(): string
   /** SIGTERM, then the exit status. */
   stop(): Promise<number | null>
+  /** Sends a signal and returns at once (SIGKILL: a crash; SIGTERM: a graceful stop to watch). */
+  kill(signal: NodeJS.Signals): void
+  /** The exit status (null when killed by a signal), once the process has exited. */
+  exited: Promise<number | null>
 }
 
-/** Starts `cocore-account serve` on a free port and waits for its start-up line. */
+/**
+ * Starts `cocore-account serve` (on a free port unless `env` sets PORT) and waits for its
+ * start-up line. No drain before a stop (SHUTDOWN_DRAIN_SECONDS 0) unless `env` asks for
+ * one: a test that is not about the drain should not wait for it.
+ */
 export function startServeProcess(env: Record<string, string | undefined>): Promise<ServeProcess> {
-  const child = spawnCli(['serve'], { PORT: '0', LOG_LEVEL: 'info', ...env })
+  const child = spawnCli(['serve'], { PORT: '0', LOG_LEVEL: 'info', SHUTDOWN_DRAIN_SECONDS: '0', ...env })
   let stderr = ''
   const exited = new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)))
   return new Promise((resolve, reject) => {
@@ -75,6 +83,8 @@ export function startServeProcess(env: Record<string, string | undefined>): Prom
           child.kill('SIGTERM')
           return exited
         },
+        kill: (signal) => child.kill(signal),
+        exited,
       })
     })
   })

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { freePort } from './pgbouncer.js'
@@ -13,6 +14,8 @@ export type RunningHaproxy = {
   port: number
   url: string
   log(): string
+  /** Each backend server's state as HAProxy's checks see it (`instance1` → `UP`, `DOWN`, …). */
+  serverStates(): Promise<Map<string, string>>
   stop(): Promise<void>
 }
 
@@ -27,9 +30,11 @@ export async function startHaproxy(backendPorts: number[], opts: { checkMs?: num
   const port = await freePort()
   const checkMs = opts.checkMs ?? 200
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocore-haproxy-'))
+  const statsSocket = path.join(dir, 'admin.sock')
   const config = [
     'global',
     '  nbthread 1',
+    `  stats socket ${statsSocket}`,
     'defaults',
     '  mode http',
     '  timeout connect 1s',
@@ -67,6 +72,17 @@ export async function startHaproxy(backendPorts: number[], opts: { checkMs?: num
     port,
     url,
     log: () => output,
+    async serverStates() {
+      const csv = await askStatsSocket(statsSocket, 'show stat')
+      const [header = '', ...rows] = csv.trim().split('\n')
+      const columns = header.replace(/^# /, '').split(',')
+      const [proxy, server, status] = ['pxname', 'svname', 'status'].map((name) => columns.indexOf(name))
+      const states = new Map<string, string>()
+      for (const fields of rows.map((row) => row.split(','))) {
+        if (fields[proxy!] === 'instances' && /^instance\d+$/.test(fields[server!] ?? '')) states.set(fields[server!]!, fields[status!] ?? '')
+      }
+      return states
+    },
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve))
@@ -85,4 +101,15 @@ async function answers(url: string): Promise<boolean> {
   } catch {
     return false
   }
+}
+
+/** One command on HAProxy's stats socket (it answers, then closes the connection). */
+function askStatsSocket(socketPath: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = ''
+    const socket = net.connect(socketPath, () => socket.end(`${command}\n`))
+    socket.on('data', (chunk) => (answer += String(chunk)))
+    socket.once('error', reject)
+    socket.once('close', () => resolve(answer))
+  })
 }

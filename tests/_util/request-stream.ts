@@ -1,6 +1,9 @@
 import { bearer, type TestServer } from './test-server.js'
 
-/** One request of a stream, as the client saw it. `status` is 'timeout' when no answer came in time. */
+/**
+ * One request of a stream, as the client saw it. `status` is 'timeout' when no answer came
+ * in time, 'connection lost' when the connection closed before an answer (`body`: why).
+ */
 export type StreamCall = {
   kind: 'createApiKey' | 'getSession' | 'listApiKeys'
   /** The account (its index in the stream's accounts) whose owner key made the call. */
@@ -9,7 +12,7 @@ export type StreamCall = {
   name?: string
   startedAt: number
   endedAt: number
-  status: number | 'timeout'
+  status: number | 'timeout' | 'connection lost'
   body: unknown
 }
 
@@ -36,7 +39,7 @@ const cycle = ['createApiKey', 'getSession', 'createApiKey', 'listApiKeys'] as c
  * own owner key, until `stop()`. Creates go to the accounts in turn, so each account takes
  * at most `createsPerAccount` of them. Every call is recorded, including those that failed.
  */
-export function startRequestStream(server: TestServer, accounts: StreamAccount[], opts: RequestStreamOptions) {
+export function startRequestStream(server: Pick<TestServer, 'url'>, accounts: StreamAccount[], opts: RequestStreamOptions) {
   const calls: StreamCall[] = []
   let stopped = false
   let sent = 0
@@ -59,8 +62,12 @@ export function startRequestStream(server: TestServer, accounts: StreamAccount[]
       const text = await res.text()
       return { kind, account, name, startedAt, endedAt: performance.now(), status: res.status, body: parseJson(text) }
     } catch (err) {
-      if (!signal.aborted) throw err
-      return { kind, account, name, startedAt, endedAt: performance.now(), status: 'timeout', body: undefined }
+      const endedAt = performance.now()
+      if (signal.aborted) return { kind, account, name, startedAt, endedAt, status: 'timeout', body: undefined }
+      // fetch's TypeError('fetch failed') carries the socket's error as its cause.
+      const cause = (err as Error).cause
+      if (!(cause instanceof Error)) throw err
+      return { kind, account, name, startedAt, endedAt, status: 'connection lost', body: cause.message }
     }
   }
 
