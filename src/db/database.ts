@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
+import { defaultPoolSize } from '../config.js'
 import type { DatabaseSchema } from './schema.js'
 import { lockDataDir } from './data-dir-lock.js'
 import { refuseSharedDataDir, restrictToOwner } from './data-dir-permissions.js'
@@ -25,6 +26,8 @@ export type Database = {
 
 export type DatabaseOptions = {
   databaseUrl: string | undefined
+  /** The most connections the Postgres pool opens (DATABASE_POOL_SIZE). */
+  poolSize?: number
   dataDir: string
   logger: Logger
   /**
@@ -42,7 +45,7 @@ export type DatabaseOptions = {
  */
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const logger = opts.logger.child({ subsystem: 'db' })
-  const database = opts.databaseUrl ? openPostgres(opts.databaseUrl, logger) : await openEmbedded(opts.dataDir)
+  const database = opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? defaultPoolSize, logger) : await openEmbedded(opts.dataDir)
   if (opts.migrate === false) return database
   try {
     await migrateToLatest(database.db, logger)
@@ -53,8 +56,12 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   return database
 }
 
-function openPostgres(connectionString: string, logger: Logger): Database {
-  const max = 10
+/**
+ * Every query on this pool also works through a transaction-mode pooler (PgBouncer): no
+ * session state outlives a transaction (no SET, no LISTEN, no session advisory lock, no named
+ * prepared statement), so it may run on another server connection each time.
+ */
+function openPostgres(connectionString: string, max: number, logger: Logger): Database {
   const pool = new pg.Pool({
     connectionString,
     max,

@@ -1,6 +1,8 @@
 /**
- * The invalidation listener's proof of life: alive while the newest of its own heartbeats
- * heard back was sent less than one period ago.
+ * The invalidation listener's proof of life: alive once the connection has shown that
+ * notifications from other sessions reach it (`delivered`), and while the newest of its own
+ * heartbeats heard back was sent less than one period ago. Nothing is vouched for on LISTEN
+ * alone: through a transaction-mode pooler LISTEN "succeeds" and nothing ever arrives.
  *
  * Every time here is read from a monotonic clock (`performance.now()`), never from the wall
  * clock: NTP, an operator or a resumed VM can step the wall clock, and a step backwards
@@ -10,6 +12,9 @@
 export class HeartbeatLiveness {
   /** When the newest heartbeat heard back was sent, on the monotonic clock. */
   private confirmedAt = Number.NEGATIVE_INFINITY
+  /** When LISTEN succeeded on the current connection: the proof is due one period later. */
+  private listenedAt = Number.NEGATIVE_INFINITY
+  private deliveryProven = false
   private readonly sentAt = new Map<string, number>()
 
   constructor(
@@ -17,20 +22,29 @@ export class HeartbeatLiveness {
     private readonly monotonicNow: () => number = () => performance.now(),
   ) {}
 
-  /** LISTEN has just succeeded (a round trip of its own): vouched for one period from now. */
+  /** LISTEN has just succeeded on a new connection: alive once its proofs come back. */
   listening(): void {
     this.sentAt.clear()
-    this.confirmedAt = this.monotonicNow()
+    this.confirmedAt = Number.NEGATIVE_INFINITY
+    this.deliveryProven = false
+    this.listenedAt = this.monotonicNow()
   }
 
   /** The connection is gone: heartbeats still in flight will never be heard back. */
   lost(): void {
     this.sentAt.clear()
     this.confirmedAt = Number.NEGATIVE_INFINITY
+    this.deliveryProven = false
+    this.listenedAt = Number.NEGATIVE_INFINITY
   }
 
   sent(nonce: string): void {
     this.sentAt.set(nonce, this.monotonicNow())
+  }
+
+  /** A notification sent by another session arrived on this connection since LISTEN. */
+  delivered(): void {
+    this.deliveryProven = true
   }
 
   /** A heartbeat came back; one this listener did not send (another instance's) proves nothing. */
@@ -42,6 +56,16 @@ export class HeartbeatLiveness {
   }
 
   isAlive(): boolean {
-    return this.monotonicNow() - this.confirmedAt < this.periodMs
+    return this.deliveryProven && this.monotonicNow() - this.confirmedAt < this.periodMs
+  }
+
+  /** Not alive, and a whole period has passed since LISTEN: the connection is not worth keeping. */
+  isOverdue(): boolean {
+    return !this.isAlive() && this.monotonicNow() - this.listenedAt >= this.periodMs
+  }
+
+  /** Alive at some point since LISTEN (false: LISTEN has never worked on this connection). */
+  get provenSinceListening(): boolean {
+    return this.deliveryProven && this.confirmedAt >= this.listenedAt
   }
 }
