@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
-import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
+import { Kysely, PGliteDialect } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
 import { defaultPoolSize } from '../config.js'
@@ -9,6 +9,7 @@ import type { DatabaseSchema } from './schema.js'
 import { lockDataDir } from './data-dir-lock.js'
 import { refuseSharedDataDir, restrictToOwner } from './data-dir-permissions.js'
 import { migrateToLatest } from './migrate.js'
+import { PoolerSafePostgresDialect } from './migration-lock.js'
 import { BoundedClient, connectTimeoutMs, queryTimeoutMs } from './unavailable.js'
 
 /** The Postgres pool's connections now (for the metrics). */
@@ -74,7 +75,7 @@ function openPostgres(connectionString: string, max: number, logger: Logger): Da
   })
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'postgres connection lost'))
-  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) })
+  const db = new Kysely<DatabaseSchema>({ dialect: new PoolerSafePostgresDialect({ pool }) })
   return {
     db,
     kind: 'postgres',
