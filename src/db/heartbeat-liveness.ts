@@ -1,8 +1,9 @@
 /**
- * The invalidation listener's proof of life: alive once the connection has shown that
- * notifications from other sessions reach it (`delivered`), and while the newest of its own
- * heartbeats heard back was sent less than one period ago. Nothing is vouched for on LISTEN
- * alone: through a transaction-mode pooler LISTEN "succeeds" and nothing ever arrives.
+ * The invalidation listener's proof of life: alive once its probe (sent by another session
+ * right after LISTEN) has arrived, and while the newest of its own heartbeats heard back was
+ * sent less than one period ago. A heartbeat counts only if its sender is the backend that
+ * ran LISTEN. Nothing is vouched for on LISTEN alone: through a transaction-mode pooler
+ * LISTEN "succeeds", and nothing another session sends ever arrives.
  *
  * Every time here is read from a monotonic clock (`performance.now()`), never from the wall
  * clock: NTP, an operator or a resumed VM can step the wall clock, and a step backwards
@@ -15,6 +16,9 @@ export class HeartbeatLiveness {
   /** When LISTEN succeeded on the current connection: the proof is due one period later. */
   private listenedAt = Number.NEGATIVE_INFINITY
   private deliveryProven = false
+  /** The backend that ran LISTEN: the only sender whose heartbeats count. */
+  private backendPid: number | undefined
+  private probeNonce: string | undefined
   private readonly sentAt = new Map<string, number>()
 
   constructor(
@@ -22,33 +26,42 @@ export class HeartbeatLiveness {
     private readonly monotonicNow: () => number = () => performance.now(),
   ) {}
 
-  /** LISTEN has just succeeded on a new connection: alive once its proofs come back. */
-  listening(): void {
-    this.sentAt.clear()
-    this.confirmedAt = Number.NEGATIVE_INFINITY
-    this.deliveryProven = false
+  /** LISTEN has just succeeded on a new connection, on `backendPid`: alive once the proofs come back. */
+  listening(backendPid: number | undefined, probeNonce: string): void {
+    this.forget()
+    this.backendPid = backendPid
+    this.probeNonce = probeNonce
     this.listenedAt = this.monotonicNow()
   }
 
   /** The connection is gone: heartbeats still in flight will never be heard back. */
   lost(): void {
+    this.forget()
+    this.listenedAt = Number.NEGATIVE_INFINITY
+  }
+
+  private forget(): void {
     this.sentAt.clear()
     this.confirmedAt = Number.NEGATIVE_INFINITY
     this.deliveryProven = false
-    this.listenedAt = Number.NEGATIVE_INFINITY
+    this.backendPid = undefined
+    this.probeNonce = undefined
   }
 
   sent(nonce: string): void {
     this.sentAt.set(nonce, this.monotonicNow())
   }
 
-  /** A notification sent by another session arrived on this connection since LISTEN. */
-  delivered(): void {
-    this.deliveryProven = true
-  }
-
-  /** A heartbeat came back; one this listener did not send (another instance's) proves nothing. */
-  heard(nonce: string): void {
+  /**
+   * A heartbeat notification arrived from backend `senderPid`. Ours counts only from the
+   * backend that ran LISTEN (any other got it by a pooler's luck, or is another instance's);
+   * the probe counts only from another backend: that is how other instances' news arrives.
+   */
+  heard(nonce: string, senderPid: number): void {
+    if (senderPid !== this.backendPid) {
+      if (nonce === this.probeNonce) this.deliveryProven = true
+      return
+    }
     const sentAt = this.sentAt.get(nonce)
     if (sentAt === undefined) return
     this.sentAt.delete(nonce)

@@ -54,8 +54,6 @@ export class InvalidationListener {
   private heartbeatTimer: NodeJS.Timeout | undefined
   private reconnectTimer: NodeJS.Timeout | undefined
   private reconnectDelayMs = 100
-  /** The probe of the current connection: its nonce, heard from another backend. */
-  private probeNonce: string | undefined
   /** The error naming DATABASE_LISTEN_URL was logged; not again until LISTEN works. */
   private failureLogged = false
   /** Backend pid of the listening connection (operators and tests find it by it). */
@@ -107,11 +105,12 @@ export class InvalidationListener {
       if (this.client !== client) return
       this.backendPid = results[1]?.rows[0]?.pid
       this.listening = true
-      this.liveness.listening()
+      const probeNonce = randomUUID()
+      this.liveness.listening(this.backendPid, probeNonce)
       this.handlers.restored()
       this.logger.info({ backendPid: this.backendPid }, 'listening for credential invalidations')
       // Both proofs at once, so the cache serves after a round trip rather than half a period.
-      this.sendProbe(client)
+      this.sendProbe(client, probeNonce)
       this.beat(client)
       clearInterval(this.heartbeatTimer)
       this.heartbeatTimer = setInterval(() => this.beat(client), this.opts.heartbeatMs / 2)
@@ -134,9 +133,7 @@ export class InvalidationListener {
    * Notifies the channel once from a connection of its own, as another instance would: the
    * listener hears it only if notifications from other sessions reach its idle connection.
    */
-  private sendProbe(listener: pg.Client): void {
-    const nonce = randomUUID()
-    this.probeNonce = nonce
+  private sendProbe(listener: pg.Client, nonce: string): void {
     const probe = this.newClient()
     probe.on('error', () => undefined)
     probe
@@ -164,8 +161,7 @@ export class InvalidationListener {
     const event = parseCredentialEvent(message.payload)
     if (event?.type === 'invalidate') this.handlers.invalidate(event.kind, event.id)
     if (event?.type !== 'heartbeat') return
-    if (message.processId === this.backendPid) this.liveness.heard(event.nonce)
-    else if (event.nonce === this.probeNonce) this.liveness.delivered()
+    this.liveness.heard(event.nonce, message.processId)
     if (!this.liveness.isAlive()) return
     // LISTEN works here: the next failure is news again, and reconnects start quick.
     this.failureLogged = false
@@ -178,7 +174,6 @@ export class InvalidationListener {
     const wasListening = this.listening
     const listenNeverWorked = wasListening && !this.liveness.provenSinceListening
     this.listening = false
-    this.probeNonce = undefined
     this.liveness.lost()
     clearInterval(this.heartbeatTimer)
     this.handlers.lost()
