@@ -48,6 +48,11 @@ export class HeartbeatLiveness {
     this.probeNonce = undefined
   }
 
+  /** The probe has arrived: notifications from other sessions reach this connection. */
+  get delivers(): boolean {
+    return this.deliveryProven
+  }
+
   sent(nonce: string): void {
     this.sentAt.set(nonce, this.monotonicNow())
   }

@@ -32,8 +32,8 @@ export type InvalidationListenerOptions = {
  *
  * A heartbeat counts only if its sender (the notification's `processId`) is the backend
  * that ran LISTEN, and only once a probe, sent right after LISTEN from a short-lived second
- * connection, has arrived while the listener sat idle: that is how other instances'
- * invalidations arrive. Through a transaction-mode pooler (PgBouncer) LISTEN "succeeds" on
+ * connection, has arrived while the listener sat idle (no heartbeat is sent before): that is
+ * how other instances' invalidations arrive. Through a transaction-mode pooler (PgBouncer) LISTEN "succeeds" on
  * whichever server connection ran it, the listener's own heartbeats can come back by luck
  * (the pooler hands it the same server connection again), but a notification sent by
  * another session never reaches it. Then the cache stays off (fail closed) and an error
@@ -109,9 +109,9 @@ export class InvalidationListener {
       this.liveness.listening(this.backendPid, probeNonce)
       this.handlers.restored()
       this.logger.info({ backendPid: this.backendPid }, 'listening for credential invalidations')
-      // Both proofs at once, so the cache serves after a round trip rather than half a period.
+      // The probe first, and our heartbeats only once it is back (see beat): the cache serves
+      // after two round trips rather than half a period.
       this.sendProbe(client, probeNonce)
-      this.beat(client)
       clearInterval(this.heartbeatTimer)
       this.heartbeatTimer = setInterval(() => this.beat(client), this.opts.heartbeatMs / 2)
       this.heartbeatTimer.unref()
@@ -149,6 +149,9 @@ export class InvalidationListener {
       this.onLost(client, 'heartbeat missed')
       return
     }
+    // While the probe is out the connection must stay idle: through a pooler, a query of ours
+    // in flight when the probe is sent would let it in by luck.
+    if (!this.liveness.delivers) return
     const nonce = randomUUID()
     this.liveness.sent(nonce)
     client.query('select pg_notify($1, $2)', [credentialChannel, heartbeatPayload(nonce)]).catch((err: Error) => {
@@ -161,7 +164,9 @@ export class InvalidationListener {
     const event = parseCredentialEvent(message.payload)
     if (event?.type === 'invalidate') this.handlers.invalidate(event.kind, event.id)
     if (event?.type !== 'heartbeat') return
+    const delivered = this.liveness.delivers
     this.liveness.heard(event.nonce, message.processId)
+    if (!delivered && this.liveness.delivers) this.beat(client)
     if (!this.liveness.isAlive()) return
     // LISTEN works here: the next failure is news again, and reconnects start quick.
     this.failureLogged = false
