@@ -3,7 +3,6 @@ import { HeartbeatLiveness } from '../src/db/heartbeat-liveness.js'
 import { InvalidationListener } from '../src/db/invalidation-listener.js'
 import { createLogger } from '../src/logger.js'
 import { startTcpProxy } from './_util/tcp-proxy.js'
-import { waitFor } from './_util/wait-for.js'
 import { listenUrl, onPostgres } from './_util/test-server.js'
 
 const hour = 3_600_000
@@ -141,8 +140,9 @@ describe.runIf(onPostgres)('the invalidation listener when the wall clock steps 
       { invalidate: () => undefined, lost: () => undefined, restored: () => undefined },
     )
     try {
+      // start() resolves once the feed is proven: the probe and the first heartbeat are back.
       await listener.start()
-      await waitFor(() => listener.isAlive())
+      expect(listener.isAlive()).toBe(true)
 
       proxy.setMode('blackhole')
       stepWallClockBack()

@@ -56,6 +56,8 @@ export class InvalidationListener {
   private reconnectDelayMs = 100
   /** The error naming DATABASE_LISTEN_URL was logged; not again until LISTEN works. */
   private failureLogged = false
+  /** Resolves start() at the first proof of life or the first loss. */
+  private firstOutcome: (() => void) | undefined
   /** Backend pid of the listening connection (operators and tests find it by it). */
   backendPid: number | undefined
 
@@ -67,9 +69,16 @@ export class InvalidationListener {
     this.logger = opts.logger.child({ subsystem: 'invalidation' })
   }
 
-  /** Connects; resolves once listening, or after the first failure (it keeps retrying). */
+  /**
+   * Connects; resolves once the feed is proven (the cache may serve: a server is ready as
+   * before), or after the first failure (it keeps retrying): through a transaction-mode
+   * pooler, within about one and a half heartbeat periods.
+   */
   async start(): Promise<void> {
+    const outcome = new Promise<void>((resolve) => (this.firstOutcome = resolve))
     await this.connect()
+    if (this.listening) await outcome
+    this.firstOutcome = undefined
   }
 
   isAlive(): boolean {
@@ -78,6 +87,7 @@ export class InvalidationListener {
 
   async stop(): Promise<void> {
     this.stopped = true
+    this.firstOutcome?.()
     clearInterval(this.heartbeatTimer)
     clearTimeout(this.reconnectTimer)
     const client = this.client
@@ -171,6 +181,7 @@ export class InvalidationListener {
     // LISTEN works here: the next failure is news again, and reconnects start quick.
     this.failureLogged = false
     this.reconnectDelayMs = 100
+    this.firstOutcome?.()
   }
 
   private onLost(client: pg.Client, reason: string): void {
@@ -182,6 +193,7 @@ export class InvalidationListener {
     this.liveness.lost()
     clearInterval(this.heartbeatTimer)
     this.handlers.lost()
+    this.firstOutcome?.()
     client.end().catch(() => undefined)
     if (this.stopped) return
     if (listenNeverWorked) this.logListenNeverWorked(reason)
