@@ -1,5 +1,9 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openDatabase } from '../src/db/database.js'
+import { migrateToLatest } from '../src/db/migrate.js'
+import { withAdvisoryLock } from '../src/db/oauth-request-lock.js'
+import { createLogger } from '../src/logger.js'
 import { hasPgbouncer, startPgbouncer, type RunningPgbouncer } from './_util/pgbouncer.js'
 import { bearer, databaseUrl, listenUrl, startTestServer, type TestServer } from './_util/test-server.js'
 import { waitFor } from './_util/wait-for.js'
@@ -26,6 +30,20 @@ async function revokeSilently(keyId: string): Promise<void> {
   await client.connect()
   try {
     await client.query('update api_key set revoked_at = now() where id = $1', [keyId])
+  } finally {
+    await client.end()
+  }
+}
+
+/** Advisory locks held in the file's database now, by any backend (read directly). */
+async function advisoryLocksHeld(): Promise<number> {
+  const client = new pg.Client({ connectionString: listenUrl })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ held: number }>(
+      "select count(*)::int as held from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())",
+    )
+    return rows[0]?.held ?? -1
   } finally {
     await client.end()
   }
@@ -73,6 +91,47 @@ describe.runIf(databaseUrl && hasPgbouncer)('behind PgBouncer in transaction mod
       expect(server.logs()).not.toContain('hunter2-pooler')
     } finally {
       await server.close()
+    }
+  })
+
+  it('lets the OAuth request lock exclude a second holder and leave no lock behind', async () => {
+    const database = await openDatabase({ databaseUrl: pgbouncer.urlFor(listenUrl ?? ''), dataDir: '', logger: createLogger('silent'), migrate: false })
+    try {
+      const events: string[] = []
+      let releaseFirst = () => {}
+      const firstHolds = new Promise<void>((resolve) => (releaseFirst = resolve))
+      // The holders' own queries run on other connections of the pool, as the OAuth client's do.
+      const work = () => Promise.all([1, 2, 3].map(() => database.ping()))
+      const first = withAdvisoryLock(database.db, 'refresh:did:plc:pooled', async () => {
+        events.push('first in')
+        await work()
+        await firstHolds
+        events.push('first out')
+      })
+      await waitFor(() => events.includes('first in'))
+      const second = withAdvisoryLock(database.db, 'refresh:did:plc:pooled', async () => {
+        events.push('second in')
+        await work()
+      })
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      releaseFirst()
+      await Promise.all([first, second])
+
+      expect(events).toEqual(['first in', 'first out', 'second in'])
+      expect(await advisoryLocksHeld()).toBe(0)
+    } finally {
+      await database.close()
+    }
+  })
+
+  it('runs concurrent migrations through it and leaves no migration lock behind', async () => {
+    const open = () => openDatabase({ databaseUrl: pgbouncer.urlFor(listenUrl ?? ''), dataDir: '', logger: createLogger('silent'), migrate: false })
+    const databases = await Promise.all([open(), open(), open()])
+    try {
+      await Promise.all(databases.flatMap((database) => [migrateToLatest(database.db, createLogger('silent')), database.ping()]))
+      expect(await advisoryLocksHeld()).toBe(0)
+    } finally {
+      await Promise.all(databases.map((database) => database.close()))
     }
   })
 
