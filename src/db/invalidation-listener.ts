@@ -130,10 +130,10 @@ export class InvalidationListener {
     }
   }
 
-  private newClient(): pg.Client {
+  private newClient(applicationName = listenerApplicationName): pg.Client {
     return new pg.Client({
       connectionString: this.opts.connectionString,
-      application_name: listenerApplicationName,
+      application_name: applicationName,
       connectionTimeoutMillis: Math.max(1_000, this.opts.heartbeatMs),
       keepAlive: true,
     })
@@ -144,7 +144,7 @@ export class InvalidationListener {
    * listener hears it only if notifications from other sessions reach its idle connection.
    */
   private sendProbe(listener: pg.Client, nonce: string): void {
-    const probe = this.newClient()
+    const probe = this.newClient(`${listenerApplicationName}-probe`)
     probe.on('error', () => undefined)
     probe
       .connect()
