@@ -13,6 +13,14 @@ export type Config = {
   host: string
   /** Postgres connection string; undefined means the embedded PGlite database. */
   databaseUrl: string | undefined
+  /**
+   * DATABASE_LISTEN_URL: the connection the invalidation listener LISTENs on (default:
+   * databaseUrl). It must be direct or session-mode when DATABASE_URL goes through a
+   * transaction-mode pooler, which does not keep a LISTEN (src/db/invalidation-listener.ts).
+   */
+  listenUrl: string | undefined
+  /** DATABASE_POOL_SIZE: the most Postgres connections this instance's pool opens. */
+  poolSize: number
   /** Folder of the embedded database (absolute). */
   dataDir: string
   /** How often, at most, a key's `lastUsedAt` is rewritten after its first use. */
@@ -121,17 +129,26 @@ const numberFromEnv = (name: string, min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`))
 
-const envSchema = z.object({
-  PORT: integerFromEnv('PORT', 0, 65535).default(3000),
-  HOST: z.string().trim().min(1, 'HOST must not be empty').default('127.0.0.1'),
-  DATABASE_URL: z
+const postgresUrlFromEnv = (name: string) =>
+  z
     .string()
     .trim()
     .optional()
     .transform((value) => (value ? value : undefined))
     .refine((value) => value === undefined || (/^postgres(ql)?:\/\//.test(value) && URL.canParse(value)), {
-      message: 'DATABASE_URL must be a valid postgres:// or postgresql:// URL',
-    }),
+      message: `${name} must be a valid postgres:// or postgresql:// URL`,
+    })
+
+/** The Postgres pool's size when DATABASE_POOL_SIZE is unset (also the sibling verifier's). */
+export const defaultPoolSize = 10
+
+const envSchema = z.object({
+  PORT: integerFromEnv('PORT', 0, 65535).default(3000),
+  HOST: z.string().trim().min(1, 'HOST must not be empty').default('127.0.0.1'),
+  DATABASE_URL: postgresUrlFromEnv('DATABASE_URL'),
+  DATABASE_LISTEN_URL: postgresUrlFromEnv('DATABASE_LISTEN_URL'),
+  // At least 2: the OAuth client's lock holds a connection while its work queries on another.
+  DATABASE_POOL_SIZE: integerFromEnv('DATABASE_POOL_SIZE', 2, 1_000).default(defaultPoolSize),
   DATA_DIR: z.string().trim().min(1, 'DATA_DIR must not be empty').default('./data'),
   LAST_USED_INTERVAL_SECONDS: integerFromEnv('LAST_USED_INTERVAL_SECONDS', 0, 86_400).default(60),
   LOG_LEVEL: z.enum(logLevels, { message: `LOG_LEVEL must be one of ${logLevels.join(', ')}` }).optional(),
@@ -235,10 +252,15 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
   if (values.OAUTH_PRIVATE_KEY && !values.PUBLIC_URL?.startsWith('https://')) {
     throw new ConfigError('invalid configuration: OAUTH_PRIVATE_KEY: needs an https:// PUBLIC_URL (the OAuth client id is served under it)')
   }
+  if (values.DATABASE_LISTEN_URL && !values.DATABASE_URL) {
+    throw new ConfigError('invalid configuration: DATABASE_LISTEN_URL: needs DATABASE_URL (the embedded database has no listener)')
+  }
   return {
     port: values.PORT,
     host: values.HOST,
     databaseUrl: values.DATABASE_URL,
+    listenUrl: values.DATABASE_LISTEN_URL ?? values.DATABASE_URL,
+    poolSize: values.DATABASE_POOL_SIZE,
     dataDir: path.resolve(values.DATA_DIR),
     lastUsedIntervalSeconds: values.LAST_USED_INTERVAL_SECONDS,
     logLevel: values.LOG_LEVEL,
@@ -341,11 +363,16 @@ function parseTrustProxy(value: string): boolean | number | string {
  */
 export function describeDatabase(cfg: Pick<Config, 'databaseUrl' | 'dataDir'>): string {
   if (!cfg.databaseUrl) return `embedded PGlite in ${cfg.dataDir}`
+  return describePostgresUrl(cfg.databaseUrl)
+}
+
+/** A Postgres URL without its password or query string (see describeDatabase). */
+export function describePostgresUrl(databaseUrl: string): string {
   try {
-    const url = new URL(cfg.databaseUrl)
+    const url = new URL(databaseUrl)
     const user = url.username ? `${url.username}@` : ''
     return `postgres ${url.protocol}//${user}${url.host}${url.pathname}`
   } catch {
-    return 'postgres (unparseable DATABASE_URL)'
+    return 'postgres (unparseable URL)'
   }
 }

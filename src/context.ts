@@ -65,7 +65,7 @@ export class AppContext {
     this.limits = new AbuseLimits(cfg.limits)
     const { verifier, listener } = buildAuthVerifier({
       db: database.db,
-      databaseUrl: cfg.databaseUrl,
+      listenUrl: cfg.listenUrl,
       keyCache: cfg.keyCache,
       lastUsedIntervalSeconds: cfg.lastUsedIntervalSeconds,
       logger,
@@ -101,7 +101,7 @@ export class AppContext {
   static async create(cfg: Config, logger: Logger, opts: AppContextOptions = {}): Promise<AppContext> {
     // Creating an embedded database takes seconds: say what is happening.
     logger.info({ database: describeDatabase(cfg) }, `opening ${describeDatabase(cfg)}`)
-    const database = await openDatabase({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir, logger })
+    const database = await openDatabase({ databaseUrl: cfg.databaseUrl, poolSize: cfg.poolSize, dataDir: cfg.dataDir, logger })
     return new AppContext(cfg, logger, database, opts)
   }
 

@@ -2,7 +2,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cliActor } from '../src/auth/actor.js'
 import { credentialChannel, parseCredentialEvent } from '../src/db/credential-events.js'
-import { databaseUrl, onPostgres, startTestServer, type TestServer } from './_util/test-server.js'
+import { listenUrl, onPostgres, startTestServer, type TestServer } from './_util/test-server.js'
 
 const id = '01936d3c-0000-7000-8000-000000000000'
 
@@ -25,7 +25,7 @@ describe.runIf(onPostgres)('the invalidations sent', () => {
   const payloads: string[] = []
   beforeAll(async () => {
     server = await startTestServer()
-    listener = new pg.Client({ connectionString: databaseUrl })
+    listener = new pg.Client({ connectionString: listenUrl })
     await listener.connect()
     listener.on('notification', (message) => payloads.push(message.payload ?? ''))
     await listener.query(`listen ${credentialChannel}`)

@@ -3,7 +3,7 @@ import { HeartbeatLiveness } from '../src/db/heartbeat-liveness.js'
 import { InvalidationListener } from '../src/db/invalidation-listener.js'
 import { createLogger } from '../src/logger.js'
 import { startTcpProxy } from './_util/tcp-proxy.js'
-import { databaseUrl, onPostgres } from './_util/test-server.js'
+import { listenUrl, onPostgres } from './_util/test-server.js'
 
 const hour = 3_600_000
 
@@ -25,40 +25,88 @@ describe('the heartbeat liveness of the invalidation listener', () => {
     return clock
   }
 
-  it('vouches for one period after LISTEN succeeds, then stops without a heartbeat heard back', () => {
+  const ownPid = 101
+  const otherPid = 202
+
+  /** A liveness that has just LISTENed on backend `ownPid`, with `probe` as its probe's nonce. */
+  function listening(clock: { now: number }) {
+    const liveness = new HeartbeatLiveness(periodMs, () => clock.now)
+    liveness.listening(ownPid, 'probe')
+    return liveness
+  }
+
+  it('vouches for nothing on LISTEN alone: not before its first heartbeat and its probe are back', () => {
     const clock = monotonicClock()
     const liveness = new HeartbeatLiveness(periodMs, () => clock.now)
     expect(liveness.isAlive()).toBe(false)
-    liveness.listening()
-    clock.advance(periodMs - 1)
-    expect(liveness.isAlive()).toBe(true)
+    liveness.listening(ownPid, 'probe')
+    expect(liveness.isAlive()).toBe(false)
+    liveness.sent('first')
     clock.advance(1)
+    liveness.heard('first', ownPid)
+    expect(liveness.isAlive()).toBe(false)
+    liveness.heard('probe', otherPid)
+    expect(liveness.isAlive()).toBe(true)
+  })
+
+  it('is overdue when no proof is back one period after LISTEN, and not before', () => {
+    const clock = monotonicClock()
+    const liveness = listening(clock)
+    liveness.sent('first')
+    liveness.heard('first', ownPid)
+    clock.advance(periodMs - 1)
+    expect(liveness.isOverdue()).toBe(false)
+    clock.advance(1)
+    expect(liveness.isOverdue()).toBe(true)
+    expect(liveness.provenSinceListening).toBe(false)
+  })
+
+  it('counts a heartbeat only from the backend that ran LISTEN', () => {
+    const clock = monotonicClock()
+    const liveness = listening(clock)
+    liveness.heard('probe', otherPid)
+    liveness.sent('ours')
+    // Our nonce, sent through a pooler on another server connection: it proves nothing.
+    liveness.heard('ours', otherPid)
+    expect(liveness.isAlive()).toBe(false)
+    liveness.heard('ours', ownPid)
+    expect(liveness.isAlive()).toBe(true)
+  })
+
+  it('takes the probe only from another backend: heard from our own, it proves no delivery', () => {
+    const clock = monotonicClock()
+    const liveness = listening(clock)
+    liveness.sent('ours')
+    liveness.heard('ours', ownPid)
+    liveness.heard('probe', ownPid)
+    liveness.heard('someone else', otherPid)
     expect(liveness.isAlive()).toBe(false)
   })
 
   it('is vouched for by its own heartbeats, counted from when they were sent, not by others', () => {
     const clock = monotonicClock()
-    const liveness = new HeartbeatLiveness(periodMs, () => clock.now)
-    liveness.listening()
+    const liveness = listening(clock)
+    liveness.heard('probe', otherPid)
     clock.advance(periodMs / 2)
     liveness.sent('ours')
     clock.advance(periodMs / 2)
-    liveness.heard('another instance')
+    liveness.heard('another instance', ownPid)
     expect(liveness.isAlive()).toBe(false)
-    liveness.heard('ours')
+    liveness.heard('ours', ownPid)
     expect(liveness.isAlive()).toBe(true)
+    expect(liveness.provenSinceListening).toBe(true)
     clock.advance(periodMs / 2)
     expect(liveness.isAlive()).toBe(false)
   })
 
-  it('forgets heartbeats in flight when the connection is lost', () => {
+  it('forgets heartbeats in flight and the probe when the connection is lost', () => {
     const clock = monotonicClock()
-    const liveness = new HeartbeatLiveness(periodMs, () => clock.now)
-    liveness.listening()
+    const liveness = listening(clock)
     liveness.sent('in flight')
     liveness.lost()
     expect(liveness.isAlive()).toBe(false)
-    liveness.heard('in flight')
+    liveness.heard('probe', otherPid)
+    liveness.heard('in flight', ownPid)
     expect(liveness.isAlive()).toBe(false)
   })
 
@@ -67,7 +115,11 @@ describe('the heartbeat liveness of the invalidation listener', () => {
     let monotonic = 1_000
     vi.spyOn(performance, 'now').mockImplementation(() => monotonic)
     const liveness = new HeartbeatLiveness(periodMs)
-    liveness.listening()
+    liveness.listening(ownPid, 'probe')
+    liveness.heard('probe', otherPid)
+    liveness.sent('ours')
+    liveness.heard('ours', ownPid)
+    expect(liveness.isAlive()).toBe(true)
     stepWallClockBack()
     monotonic += periodMs
     expect(liveness.isAlive()).toBe(false)
@@ -77,7 +129,7 @@ describe('the heartbeat liveness of the invalidation listener', () => {
 // The listener exists only on Postgres (LISTEN/NOTIFY); the embedded database has one process.
 describe.runIf(onPostgres)('the invalidation listener when the wall clock steps back', () => {
   it('stops vouching for a silent feed after one heartbeat period of the monotonic clock', async () => {
-    const target = new URL(databaseUrl ?? '')
+    const target = new URL(listenUrl ?? '')
     const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
     const viaProxy = Object.assign(new URL(target.toString()), { host: `127.0.0.1:${proxy.port}` }).toString()
     // Long enough that no heartbeat is due while the test runs: only the clocks move.
@@ -88,6 +140,7 @@ describe.runIf(onPostgres)('the invalidation listener when the wall clock steps 
       { invalidate: () => undefined, lost: () => undefined, restored: () => undefined },
     )
     try {
+      // start() resolves once the feed is proven: the probe and the first heartbeat are back.
       await listener.start()
       expect(listener.isAlive()).toBe(true)
 

@@ -15,7 +15,7 @@ function sample(text: string, series: string): number | undefined {
 describe('GET /metrics without METRICS_TOKEN', () => {
   let server: TestServer
   beforeAll(async () => {
-    server = await startTestServer()
+    server = await startTestServer({ DATABASE_POOL_SIZE: '7' })
   })
   afterAll(() => server.close())
 
@@ -77,7 +77,8 @@ describe('GET /metrics without METRICS_TOKEN', () => {
     if (onPostgres) {
       expect(sample(text, 'cocore_db_pool_connections{state="total"}')).toBeGreaterThanOrEqual(1)
       expect(sample(text, 'cocore_db_pool_connections{state="waiting"}')).toBe(0)
-      expect(sample(text, 'cocore_db_pool_max_connections')).toBe(10)
+      // DATABASE_POOL_SIZE sizes the pool.
+      expect(sample(text, 'cocore_db_pool_max_connections')).toBe(7)
     }
     expect(text).toContain('cocore_process_resident_memory_bytes')
   })

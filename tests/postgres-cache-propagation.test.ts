@@ -4,7 +4,7 @@ import { InvalidationListener, listenerApplicationName } from '../src/db/invalid
 import { createLogger } from '../src/logger.js'
 import { startTcpProxy } from './_util/tcp-proxy.js'
 import { createCredentialVerifier, knownScopes } from '../src/index.js'
-import { databaseUrl } from './_util/test-server.js'
+import { databaseUrl, listenUrl } from './_util/test-server.js'
 import { bearer, onPostgres, startInstancePair, startTestServer, type TestServer } from './_util/test-server.js'
 import { waitFor } from './_util/wait-for.js'
 
@@ -88,7 +88,7 @@ describe.runIf(onPostgres)('revocation across instances', () => {
 describe.runIf(onPostgres)('the verifier exported for sibling services', () => {
   it('authenticates keys and hears revocations made by the account service', async () => {
     const account = await startTestServer()
-    const sibling = await createCredentialVerifier({ databaseUrl: databaseUrl ?? '', logger: account.ctx.logger })
+    const sibling = await createCredentialVerifier({ databaseUrl: databaseUrl ?? '', listenUrl, logger: account.ctx.logger })
     try {
       const { did, owner, client } = await account.newAccount()
       await expect(sibling.verify(bearer(owner.secret))).resolves.toEqual({
@@ -113,7 +113,7 @@ describe.runIf(onPostgres)('the verifier exported for sibling services', () => {
 // The listener exists only on Postgres (LISTEN/NOTIFY); the embedded database has one process.
 describe.runIf(onPostgres)('the invalidation listener during a silent network partition', () => {
   it('stops vouching for the cache within one heartbeat period, then recovers', async () => {
-    const target = new URL(databaseUrl ?? '')
+    const target = new URL(listenUrl ?? '')
     const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
     const viaProxy = Object.assign(new URL(target.toString()), { host: `127.0.0.1:${proxy.port}` }).toString()
     const events: string[] = []

@@ -1,12 +1,12 @@
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
 import { runCli, startServeProcess, type ServeProcess } from './_util/cli.js'
-import { databaseUrl } from './_util/test-server.js'
+import { databaseUrl, listenUrl } from './_util/test-server.js'
 
 // Several processes on one database: only Postgres allows that (the embedded database
 // belongs to one process), so these run in the Postgres pass of `npm test` (DATABASE_URL set).
 describe.runIf(databaseUrl)('several processes on one Postgres database', () => {
-  const env = { DATABASE_URL: databaseUrl }
+  const env = { DATABASE_URL: databaseUrl, DATABASE_LISTEN_URL: listenUrl }
   const running: ServeProcess[] = []
   const serve = async (extra: Record<string, string> = {}) => {
     const server = await startServeProcess({ ...env, ...extra })
@@ -85,10 +85,9 @@ describe.runIf(databaseUrl)('several processes on one Postgres database', () => 
     }
   })
 
-  it('never logs the password of DATABASE_URL', async () => {
-    const url = new URL(databaseUrl ?? '')
-    url.password = 'hunter2-not-logged'
-    const server = await serve({ DATABASE_URL: url.toString() })
+  it('never logs the password of DATABASE_URL or DATABASE_LISTEN_URL', async () => {
+    const withPassword = (plain: string | undefined) => Object.assign(new URL(plain ?? ''), { password: 'hunter2-not-logged' }).toString()
+    const server = await serve({ DATABASE_URL: withPassword(databaseUrl), DATABASE_LISTEN_URL: withPassword(listenUrl) })
     expect(server.stderr()).toContain('listening on')
     expect(server.stderr()).not.toContain('hunter2-not-logged')
   })

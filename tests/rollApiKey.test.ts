@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCredentialVerifier } from '../src/index.js'
-import { bearer, databaseUrl, onPostgres, startInstancePair, startTestServer, type TestServer } from './_util/test-server.js'
+import { bearer, databaseUrl, listenUrl, onPostgres, startInstancePair, startTestServer, type TestServer } from './_util/test-server.js'
 import { waitFor } from './_util/wait-for.js'
 import { xrpcFailure } from './_util/xrpc-error.js'
 
@@ -394,7 +394,7 @@ describe.runIf(onPostgres)('rollApiKey across instances', () => {
   })
 
   it("tells a sibling's exported verifier: the old key stops, the new one holds the same scopes", async () => {
-    const sibling = await createCredentialVerifier({ databaseUrl: databaseUrl ?? '', logger: a.ctx.logger })
+    const sibling = await createCredentialVerifier({ databaseUrl: databaseUrl ?? '', listenUrl, logger: a.ctx.logger })
     try {
       const { client } = await a.newAccount()
       const { data: old } = await client.createApiKey({ name: 'sibling' })

@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCredentialVerifier, knownScopes, type CredentialVerifier } from '../src/index.js'
-import { bearer, databaseUrl, onPostgres, startTestServer, type AccountClient, type TestServer } from './_util/test-server.js'
+import { bearer, databaseUrl, listenUrl, onPostgres, startTestServer, type AccountClient, type TestServer } from './_util/test-server.js'
 import { waitFor } from './_util/wait-for.js'
 import { xrpcFailure } from './_util/xrpc-error.js'
 
@@ -220,7 +220,7 @@ describe.runIf(onPostgres)('a scoped key on another instance', () => {
 describe.runIf(onPostgres)('the exported verifier', () => {
   let sibling: CredentialVerifier
   beforeAll(async () => {
-    sibling = await createCredentialVerifier({ databaseUrl: databaseUrl ?? '', logger: server.ctx.logger })
+    sibling = await createCredentialVerifier({ databaseUrl: databaseUrl ?? '', listenUrl, logger: server.ctx.logger })
   })
   afterAll(() => sibling.close())
 

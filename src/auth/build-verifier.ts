@@ -8,8 +8,12 @@ import { AuthVerifier } from './verifier.js'
 
 export type VerifierSetup = {
   db: Kysely<DatabaseSchema>
-  /** Set on Postgres: other instances' revocations then arrive through a listener. */
-  databaseUrl: string | undefined
+  /**
+   * Set on Postgres: other instances' revocations then arrive through a listener on this
+   * connection (DATABASE_LISTEN_URL, else DATABASE_URL). It must keep a session: direct or
+   * session-mode, never a transaction-mode pooler.
+   */
+  listenUrl: string | undefined
   keyCache: KeyCacheConfig
   lastUsedIntervalSeconds: number
   logger: Logger
@@ -25,9 +29,9 @@ export type VerifierSetup = {
  */
 export function buildAuthVerifier(setup: VerifierSetup): { verifier: AuthVerifier; listener: InvalidationListener | undefined } {
   const listener =
-    setup.databaseUrl && setup.keyCache.enabled
+    setup.listenUrl && setup.keyCache.enabled
       ? new InvalidationListener(
-          { connectionString: setup.databaseUrl, heartbeatMs: setup.keyCache.heartbeatSeconds * 1000, logger: setup.logger },
+          { connectionString: setup.listenUrl, heartbeatMs: setup.keyCache.heartbeatSeconds * 1000, logger: setup.logger },
           {
             invalidate: (kind, id) => verifier.invalidate(kind, id),
             lost: () => verifier.suspendCaches(),

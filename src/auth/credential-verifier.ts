@@ -8,8 +8,15 @@ import { requireScope, type Scope } from './scopes.js'
 import type { AccountAuth, AccountAuthFn, Credentials } from './verifier.js'
 
 export type CredentialVerifierOptions = {
-  /** The Postgres database the account service uses. */
+  /** The Postgres database the account service uses (it may go through a transaction-mode pooler). */
   databaseUrl: string
+  /**
+   * The connection the invalidation listener LISTENs on (default: databaseUrl): direct or
+   * session-mode, when databaseUrl goes through a transaction-mode pooler such as PgBouncer.
+   */
+  listenUrl?: string
+  /** The most connections its pool opens; default 10. */
+  poolSize?: number
   logger?: Logger
   /** Defaults: the account service's (60 s, cache on, 100,000 entries, 60 s TTL, 5 s negative TTL, 5 s heartbeat). */
   lastUsedIntervalSeconds?: number
@@ -39,10 +46,10 @@ export type CredentialVerifier = {
 export async function createCredentialVerifier(opts: CredentialVerifierOptions): Promise<CredentialVerifier> {
   const logger = opts.logger ?? createLogger('info')
   const keyCache: KeyCacheConfig = { ...defaultKeyCacheConfig, ...opts.keyCache }
-  const database = await openDatabase({ databaseUrl: opts.databaseUrl, dataDir: '', logger, migrate: false })
+  const database = await openDatabase({ databaseUrl: opts.databaseUrl, poolSize: opts.poolSize, dataDir: '', logger, migrate: false })
   const { verifier, listener } = buildAuthVerifier({
     db: database.db,
-    databaseUrl: opts.databaseUrl,
+    listenUrl: opts.listenUrl ?? opts.databaseUrl,
     keyCache,
     lastUsedIntervalSeconds: opts.lastUsedIntervalSeconds ?? 60,
     logger,

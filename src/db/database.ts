@@ -1,13 +1,15 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
-import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
+import { Kysely, PGliteDialect } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
+import { defaultPoolSize } from '../config.js'
 import type { DatabaseSchema } from './schema.js'
 import { lockDataDir } from './data-dir-lock.js'
 import { refuseSharedDataDir, restrictToOwner } from './data-dir-permissions.js'
 import { migrateToLatest } from './migrate.js'
+import { PoolerSafePostgresDialect } from './migration-lock.js'
 import { BoundedClient, connectTimeoutMs, queryTimeoutMs } from './unavailable.js'
 
 /** The Postgres pool's connections now (for the metrics). */
@@ -25,6 +27,8 @@ export type Database = {
 
 export type DatabaseOptions = {
   databaseUrl: string | undefined
+  /** The most connections the Postgres pool opens (DATABASE_POOL_SIZE). */
+  poolSize?: number
   dataDir: string
   logger: Logger
   /**
@@ -42,7 +46,7 @@ export type DatabaseOptions = {
  */
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const logger = opts.logger.child({ subsystem: 'db' })
-  const database = opts.databaseUrl ? openPostgres(opts.databaseUrl, logger) : await openEmbedded(opts.dataDir)
+  const database = opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? defaultPoolSize, logger) : await openEmbedded(opts.dataDir)
   if (opts.migrate === false) return database
   try {
     await migrateToLatest(database.db, logger)
@@ -53,8 +57,12 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   return database
 }
 
-function openPostgres(connectionString: string, logger: Logger): Database {
-  const max = 10
+/**
+ * Every query on this pool also works through a transaction-mode pooler (PgBouncer): no
+ * session state outlives a transaction (no SET, no LISTEN, no session advisory lock, no named
+ * prepared statement), so it may run on another server connection each time.
+ */
+function openPostgres(connectionString: string, max: number, logger: Logger): Database {
   const pool = new pg.Pool({
     connectionString,
     max,
@@ -67,7 +75,7 @@ function openPostgres(connectionString: string, logger: Logger): Database {
   })
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'postgres connection lost'))
-  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) })
+  const db = new Kysely<DatabaseSchema>({ dialect: new PoolerSafePostgresDialect({ pool }) })
   return {
     db,
     kind: 'postgres',

@@ -9,11 +9,22 @@ import pg from 'pg'
  */
 export const baseDatabaseUrl = process.env.DATABASE_URL || undefined
 
+/**
+ * `TEST_POSTGRES_POOLER=pgbouncer` (`npm run test:pgbouncer`): the servers of the run reach
+ * their database through PgBouncer in transaction mode (started by the global setup), and
+ * listen for invalidations directly (DATABASE_LISTEN_URL), as a pooled deployment does. The
+ * databases are still created, copied and dropped directly: CREATE DATABASE … TEMPLATE fails
+ * while a pooler holds a connection to the template.
+ */
+export const throughPgbouncer = process.env.TEST_POSTGRES_POOLER === 'pgbouncer'
+
 /** What the global setup hands every test file: the names of this run's databases. */
 export type RunDatabases = {
   /** Every database of this run is named `<prefix>_…`; the teardown drops them all. */
   prefix: string
   template: string
+  /** With TEST_POSTGRES_POOLER=pgbouncer: DATABASE_URL with the host and port of the run's PgBouncer. */
+  poolerBaseUrl?: string
 }
 
 declare module 'vitest' {
@@ -22,9 +33,9 @@ declare module 'vitest' {
   }
 }
 
-/** DATABASE_URL with another database name (user, password, host and options kept). */
-export function databaseUrlOf(name: string): string {
-  const url = new URL(requireBaseUrl())
+/** DATABASE_URL (or `base`) with another database name (user, password, host and options kept). */
+export function databaseUrlOf(name: string, base = requireBaseUrl()): string {
+  const url = new URL(base)
   url.pathname = `/${name}`
   return url.toString()
 }

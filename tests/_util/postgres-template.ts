@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto'
 import type { TestProject } from 'vitest/node'
 import { openDatabase } from '../../src/db/database.js'
 import { createLogger } from '../../src/logger.js'
-import { asAdmin, baseDatabaseUrl, databaseUrlOf, quoted } from './postgres-databases.js'
+import { startPgbouncer } from './pgbouncer.js'
+import { asAdmin, baseDatabaseUrl, databaseUrlOf, quoted, throughPgbouncer } from './postgres-databases.js'
 
 /**
  * Vitest's global setup: on Postgres, creates this run's template database and migrates it
  * once, through the production path; every test file then gets a copy (file-database.ts).
- * The teardown drops every database of the run, those of files that crashed too.
+ * The teardown drops every database of the run, those of files that crashed too. With
+ * TEST_POSTGRES_POOLER=pgbouncer it also starts the PgBouncer the servers go through.
  */
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   if (!baseDatabaseUrl) return undefined
@@ -15,7 +17,11 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const baseName = new URL(baseDatabaseUrl).pathname.slice(1).toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 32)
   const prefix = `${baseName}_${randomBytes(4).toString('hex')}`
   const template = `${prefix}_template`
-  const teardown = () => dropRunDatabases(prefix)
+  const pgbouncer = throughPgbouncer ? await startPgbouncer(baseDatabaseUrl) : undefined
+  const teardown = async () => {
+    await dropRunDatabases(prefix)
+    await pgbouncer?.stop()
+  }
   try {
     await asAdmin((client) => client.query(`create database ${quoted(template)}`))
     const database = await openDatabase({ databaseUrl: databaseUrlOf(template), dataDir: '', logger: createLogger('warn') })
@@ -26,7 +32,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     await teardown()
     throw err
   }
-  project.provide('postgresDatabases', { prefix, template })
+  project.provide('postgresDatabases', { prefix, template, poolerBaseUrl: pgbouncer?.urlFor(baseDatabaseUrl) })
   return teardown
 }
 

@@ -18,6 +18,8 @@ import { waitFor } from './wait-for.js'
  * database (see file-database.ts). Undefined: the embedded database.
  */
 export const databaseUrl = fileDatabase?.url
+/** Where this file's servers LISTEN: the same database, never through a transaction-mode pooler. */
+export const listenUrl = fileDatabase?.listenUrl
 export const onPostgres = databaseUrl !== undefined
 
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>
@@ -26,13 +28,15 @@ export type TestServer = Awaited<ReturnType<typeof startTestServer>>
  * Starts the real server (the production `readConfig` and `AccountServer`) on
  * a free port, on its own embedded database or on the file's Postgres database. `env`
  * overrides the environment, as an operator would set it (e.g. `{ DATABASE_URL }` through
- * a breakable proxy); HOST may be 0.0.0.0 or ::, the server is still reached at 127.0.0.1.
+ * a breakable proxy: the listener then goes through it too, unless DATABASE_LISTEN_URL is
+ * given); HOST may be 0.0.0.0 or ::, the server is still reached at 127.0.0.1.
  * Every log line is kept, so tests can check that no secret ever reaches one; the clock is
  * the test's to advance.
  */
 export async function startTestServer(env: ConfigEnv = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocore-account-test-'))
-  const cfg = readConfig({ PORT: '0', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...env }, 'test')
+  const database = env.DATABASE_URL === undefined ? { DATABASE_URL: databaseUrl, DATABASE_LISTEN_URL: listenUrl } : {}
+  const cfg = readConfig({ PORT: '0', DATA_DIR: dataDir, ...database, LOG_LEVEL: 'info', ...env }, 'test')
   const logLines: string[] = []
   const logSink = new Writable({
     write(chunk, _encoding, done) {
