@@ -54,7 +54,8 @@ export async function startFleet(databaseUrl: string, opts: FleetOptions = {}): 
     DATABASE_URL: pgbouncer.urlFor(databaseUrl),
     DATABASE_LISTEN_URL: databaseUrl,
     TRUST_PROXY: 'loopback',
-    SHUTDOWN_DRAIN_SECONDS: String(opts.drainSeconds ?? 1.5),
+    // Ten health checks and more: on a loaded CI machine the balancer's check can lag a second.
+    SHUTDOWN_DRAIN_SECONDS: String(opts.drainSeconds ?? 2.5),
     ...opts.env,
   }
   const instances: FleetInstance[] = []
