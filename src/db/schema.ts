@@ -114,6 +114,19 @@ export interface AuditEventTable {
   first_at: Timestamp | null
 }
 
+/**
+ * A limit's count of one key (a client address group, an account) in one fixed window,
+ * shared by every instance (src/db/limit-counters.ts).
+ */
+export interface LimitCounterTable {
+  /** Which limit: `auth-failures`, `creates`, … */
+  name: string
+  key: string
+  /** By the database's clock, aligned to the limit's window length. */
+  window_start: Timestamp
+  count: number
+}
+
 export interface DatabaseSchema {
   api_key: ApiKeyTable
   session: SessionTable
@@ -121,6 +134,7 @@ export interface DatabaseSchema {
   audit_event: AuditEventTable
   oauth_state: OAuthRecordTable
   oauth_session: OAuthRecordTable
+  limit_counter: LimitCounterTable
 }
 
 export type ApiKeyRow = Selectable<ApiKeyTable>
