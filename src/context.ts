@@ -44,7 +44,7 @@ export class AppContext {
   readonly identity: ServiceIdentity
   readonly limits: AbuseLimits
   /** Where the limits are counted (RATE_LIMIT_STORE). */
-  private readonly limitStore: LimitStore
+  readonly limitStore: LimitStore
   readonly audit: AuditTrail
   readonly metrics: ServiceMetrics
   /** The console's atproto OAuth sign-in (its mode, its client, its stored flows). */

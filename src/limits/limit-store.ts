@@ -14,6 +14,8 @@ export interface Limiter {
  * for the whole fleet (SharedLimitStore). `name` tells one limit's counters from another's.
  */
 export interface LimitStore {
+  /** How many instances count together, as far as this one knows (1 in memory). */
+  readonly instances: number
   limiter(name: string, limit: number, windowSeconds: number): Limiter
   /** Starts the background writes (servers only). */
   start(): Promise<void>
@@ -23,6 +25,8 @@ export interface LimitStore {
 
 /** Each instance counts on its own (the embedded database's default: there is one instance). */
 export class MemoryLimitStore implements LimitStore {
+  readonly instances = 1
+
   limiter(_name: string, limit: number, windowSeconds: number): Limiter {
     return new WindowLimiter(limit, windowSeconds * 1000)
   }

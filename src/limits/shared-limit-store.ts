@@ -27,6 +27,7 @@ const sweepIntervalMs = 60_000
 export class SharedLimitStore implements LimitStore, CounterWriter {
   instances = 1
   degraded = false
+  readonly writeIntervalMs: number
   private readonly dirty = new Set<SharedCounter>()
   private readonly limiters: SharedWindowLimiter[] = []
   private readonly logger: Logger
@@ -38,10 +39,11 @@ export class SharedLimitStore implements LimitStore, CounterWriter {
   constructor(
     private readonly db: Kysely<DatabaseSchema>,
     logger: Logger,
-    private readonly opts: SharedLimitStoreOptions = {},
+    opts: SharedLimitStoreOptions = {},
   ) {
     this.logger = logger.child({ subsystem: 'limits' })
     this.now = opts.now ?? (() => performance.now())
+    this.writeIntervalMs = opts.writeIntervalMs ?? 1000
   }
 
   limiter(name: string, limit: number, windowSeconds: number): Limiter {
@@ -54,7 +56,7 @@ export class SharedLimitStore implements LimitStore, CounterWriter {
   async start(): Promise<void> {
     if (this.timer) return
     await this.flush()
-    this.timer = setInterval(() => void this.flush(), this.opts.writeIntervalMs ?? 1000).unref()
+    this.timer = setInterval(() => void this.flush(), this.writeIntervalMs).unref()
   }
 
   async close(): Promise<void> {
@@ -68,14 +70,14 @@ export class SharedLimitStore implements LimitStore, CounterWriter {
   }
 
   writeNow(counter: SharedCounter): void {
-    if (counter.writing) return
+    if (counter.writing > 0) return
     void this.write([counter])
   }
 
   /** Writes every counter with pending events (but those in flight: they follow their write). */
   flush(): Promise<void> {
     this.flushing ??= (async () => {
-      const counters = [...this.dirty].filter((counter) => !counter.writing && counter.pending > 0)
+      const counters = [...this.dirty].filter((counter) => counter.writing === 0 && counter.pending > 0)
       await this.write(counters)
       if (this.now() - this.lastSweep >= sweepIntervalMs) await this.sweep()
     })().finally(() => (this.flushing = undefined))
@@ -85,9 +87,9 @@ export class SharedLimitStore implements LimitStore, CounterWriter {
   private async write(counters: SharedCounter[]): Promise<void> {
     const batch = counters.map((counter) => {
       const entry = { counter, events: counter.pending, waiters: counter.waiters }
+      counter.writing = counter.pending
       counter.pending = 0
       counter.waiters = []
-      counter.writing = true
       this.dirty.delete(counter)
       return entry
     })
@@ -112,7 +114,6 @@ export class SharedLimitStore implements LimitStore, CounterWriter {
       }
     } finally {
       for (const { counter } of batch) {
-        counter.writing = false
         if (counter.waiters.length > 0) this.writeNow(counter)
       }
     }

@@ -15,16 +15,25 @@ export type SharedCounter = {
   windowEndsAt: number | undefined
   /** Counted here, not yet written. */
   pending: number
+  /** Counted here, in the write in flight: neither in `synced` nor in `pending` until it returns. */
+  writing: number
+  /**
+   * Events other instances may have let through unwritten when this one came near the limit,
+   * until `reserveEndsAt` (monotonic ms), by when their once-a-second writes have carried them
+   * in; it shrinks as the counts returned show the others' writes.
+   */
+  reserve: number
+  reserveEndsAt: number | undefined
   /** Hits (in `pending`) that are decided by the count their write returns. */
   waiters: Waiter[]
-  /** A write of this counter is in flight: events arriving meanwhile join the next one. */
-  writing: boolean
 }
 
 /** How a SharedWindowLimiter gets its counters written (SharedLimitStore). */
 export interface CounterWriter {
   /** How many instances count the same keys (each may see what this one sees). */
   readonly instances: number
+  /** How often, at most, every instance writes its pending counts. */
+  readonly writeIntervalMs: number
   /** A write failed: decide from this instance's counts until a write succeeds again. */
   readonly degraded: boolean
   /** Write with the next batch (at most once a second). */
@@ -39,8 +48,10 @@ export interface CounterWriter {
  * else's once a second. Near it (`synced + instances × pending` over the limit: every other
  * instance may be seeing as much as this one), a hit waits for a write of its counter and is
  * decided by its place in the count that write returns, so a fast flood spread over the
- * fleet meets 429 at the limit, not at instances × the limit. A key known to be over needs no
- * write until its window ends.
+ * fleet meets 429 at the limit, not at instances × the limit. A place counts from the events
+ * the others may still hold unwritten (the reserve: as many each as the same rule let this
+ * instance take, assuming they saw what it saw) until their writes show up in the count or
+ * two write intervals pass. A key known to be over needs no write until its window ends.
  */
 export class SharedWindowLimiter implements Limiter {
   private readonly counters: LRUCache<string, SharedCounter>
@@ -64,10 +75,16 @@ export class SharedWindowLimiter implements Limiter {
       return this.statusAt(counter, counter.synced, now)
     }
     counter.pending += events
-    const here = counter.synced + counter.pending
-    if (this.writer.degraded || counter.synced + this.writer.instances * counter.pending <= this.limit) {
+    const unwritten = counter.writing + counter.pending
+    const known = counter.synced + this.reserveAt(counter, now)
+    if (this.writer.degraded || known + this.writer.instances * unwritten <= this.limit) {
       this.writer.writeLater(counter)
-      return this.statusAt(counter, here, now)
+      return this.statusAt(counter, known + unwritten, now)
+    }
+    if (counter.reserveEndsAt === undefined) {
+      const { instances } = this.writer
+      counter.reserve = (instances - 1) * Math.floor(Math.max(0, this.limit - counter.synced) / instances)
+      counter.reserveEndsAt = now + 2 * this.writer.writeIntervalMs
     }
     return new Promise((resolve) => {
       counter.waiters.push({ through: counter.pending, resolve })
@@ -80,7 +97,7 @@ export class SharedWindowLimiter implements Limiter {
     const counter = this.counters.get(key)
     if (!counter) return this.statusAt(undefined, 0, now)
     this.endWindowIfOver(counter, now)
-    return this.statusAt(counter, counter.synced + counter.pending, now)
+    return this.statusAt(counter, counter.synced + this.reserveAt(counter, now) + counter.writing + counter.pending, now)
   }
 
   /**
@@ -89,10 +106,14 @@ export class SharedWindowLimiter implements Limiter {
    */
   written(counter: SharedCounter, events: number, waiters: Waiter[], count: number, windowEndsInMs: number): void {
     const now = this.now()
+    counter.writing = 0
+    const before = count - events
+    // What the count grew by besides these events: the others' writes, their unwritten included.
+    counter.reserve = Math.max(0, counter.reserve - Math.max(0, before - counter.synced))
     counter.synced = count
     counter.windowEndsAt = now + windowEndsInMs
-    const before = count - events
-    for (const waiter of waiters) waiter.resolve(this.statusAt(counter, before + waiter.through, now))
+    const reserve = this.reserveAt(counter, now)
+    for (const waiter of waiters) waiter.resolve(this.statusAt(counter, before + reserve + waiter.through, now))
   }
 
   /**
@@ -101,15 +122,17 @@ export class SharedWindowLimiter implements Limiter {
    */
   notWritten(counter: SharedCounter, events: number, waiters: Waiter[]): void {
     const now = this.now()
+    counter.writing = 0
     counter.pending += events
     for (const waiter of counter.waiters) waiter.through += events
-    for (const waiter of waiters) waiter.resolve(this.statusAt(counter, counter.synced + waiter.through, now))
+    const known = counter.synced + this.reserveAt(counter, now)
+    for (const waiter of waiters) waiter.resolve(this.statusAt(counter, known + waiter.through, now))
   }
 
   private counterOf(key: string, now: number): SharedCounter {
     let counter = this.counters.get(key)
     if (!counter) {
-      counter = { limiter: this, key, synced: 0, windowEndsAt: undefined, pending: 0, waiters: [], writing: false }
+      counter = { limiter: this, key, synced: 0, windowEndsAt: undefined, pending: 0, waiters: [], writing: 0, reserve: 0, reserveEndsAt: undefined }
       this.counters.set(key, counter)
     }
     this.endWindowIfOver(counter, now)
@@ -121,7 +144,13 @@ export class SharedWindowLimiter implements Limiter {
     if (counter.windowEndsAt !== undefined && now >= counter.windowEndsAt) {
       counter.synced = 0
       counter.windowEndsAt = undefined
+      counter.reserve = 0
+      counter.reserveEndsAt = undefined
     }
+  }
+
+  private reserveAt(counter: SharedCounter, now: number): number {
+    return counter.reserveEndsAt !== undefined && now < counter.reserveEndsAt ? counter.reserve : 0
   }
 
   private statusAt(counter: SharedCounter | undefined, count: number, now: number): LimitStatus {
