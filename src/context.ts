@@ -12,6 +12,7 @@ import type { CredentialKind, DatabaseSchema } from './db/schema.js'
 import { ServiceIdentity } from './identity/service-identity.js'
 import { MemoryLimitStore, type LimitStore } from './limits/limit-store.js'
 import { AbuseLimits } from './limits/limits.js'
+import { SharedResolutionBudgets } from './limits/resolution-budgets.js'
 import { SharedLimitStore } from './limits/shared-limit-store.js'
 import type { Logger } from './logger.js'
 import { ServiceMetrics } from './metrics/service-metrics.js'
@@ -81,6 +82,8 @@ export class AppContext {
         plcUrl: cfg.identity.plcUrl,
         logger,
         checkAuthFailureLimit: (clientAddress) => this.limits.checkAuthFailureLimit(clientAddress),
+        // In memory: ServiceAuthVerifier's own token buckets; shared: the fleet's, in the database.
+        resolutionBudgets: cfg.limits.store === 'postgres' ? new SharedResolutionBudgets(database.db, logger) : undefined,
       }),
     })
     this.authVerifier = verifier

@@ -8,6 +8,7 @@ import { readConfig } from '../src/config.js'
 import { openDatabase, type Database } from '../src/db/database.js'
 import type { DatabaseSchema } from '../src/db/schema.js'
 import type { Limiter } from '../src/limits/limit-store.js'
+import { SharedResolutionBudgets } from '../src/limits/resolution-budgets.js'
 import { SharedLimitStore } from '../src/limits/shared-limit-store.js'
 import { createLogger } from '../src/logger.js'
 import { bearer, databaseUrl, onPostgres, startTestServer, type TestServer } from './_util/test-server.js'
@@ -107,6 +108,41 @@ describe('a limit counted in the database', () => {
     expect(statuses.map((status) => status.limited)).toEqual([false, false, false, false, true, true])
     await store.close()
     expect(logLines.filter((line) => line.includes('could not write the limit counters'))).toHaveLength(1)
+  })
+})
+
+describe('the issuer-resolution budgets kept in the database', () => {
+  /** Admitted resolutions, and the refusals (as their RateLimit-Policy), of `count` from `client`. */
+  async function admit(budgets: SharedResolutionBudgets, client: string, count: number) {
+    const outcomes = { admitted: 0, refused: new Set<string>() }
+    for (let i = 0; i < count; i++) {
+      try {
+        await budgets.admit(client)
+        outcomes.admitted++
+      } catch (err) {
+        const { status, windowSeconds } = err as { status: { limit: number; resetSeconds: number }; windowSeconds: number }
+        outcomes.refused.add(`${status.limit};w=${windowSeconds} retry ${status.resetSeconds}`)
+      }
+    }
+    return outcomes
+  }
+
+  it('are the token buckets: a burst of 10 then 1 a second a client, a burst of 50 then 10 a second in all', async () => {
+    const budgets = new SharedResolutionBudgets(db, logger)
+    const startedAt = performance.now()
+    const flood = await admit(budgets, '203.0.113.20', 15)
+    let admitted = flood.admitted
+    for (let client = 0; client < 10; client++) admitted += (await admit(budgets, `198.51.100.${client}`, 5)).admitted
+    const overall = await admit(budgets, '192.0.2.200', 1)
+    const elapsedSeconds = (performance.now() - startedAt) / 1000
+
+    // Refilled meanwhile: 1 a second for the client, 10 a second in all.
+    expect(flood.admitted).toBeGreaterThanOrEqual(10)
+    expect(flood.admitted).toBeLessThanOrEqual(10 + Math.ceil(elapsedSeconds))
+    expect(flood.refused).toEqual(new Set(['1;w=1 retry 1']))
+    expect(admitted).toBeGreaterThanOrEqual(50)
+    expect(admitted).toBeLessThanOrEqual(50 + Math.ceil(10 * elapsedSeconds))
+    if (admitted + overall.admitted === 50) expect(overall.refused).toEqual(new Set(['10;w=1 retry 1']))
   })
 })
 

@@ -11,19 +11,19 @@ export type CounterAddition = { name: string; key: string; events: number; windo
 export type CounterCount = { name: string; key: string; count: number; windowEndsInMs: number }
 
 /**
- * Adds `additions` (at most one per name and key) to their counters in the database's current
- * window of each, in ONE statement: an upsert from arrays, so its text never changes, it
- * holds no session state and needs no named prepared statement (it runs through PgBouncer in
- * transaction mode). Rows are written in key order, so two instances adding the same keys
- * cannot deadlock. The same statement says how many instances are listening (each server
- * holds one listener connection), at least 1; with no additions, that is all it does.
+ * Adds `additions` (at most one per name and key) to their counters, in ONE statement: an
+ * upsert from arrays, so its text never changes, it holds no session state and needs no
+ * named prepared statement (it runs through PgBouncer in transaction mode). A counter whose
+ * window has ended, by the database's clock, begins a new one with these events. Rows are
+ * written in key order, so two instances adding the same keys cannot deadlock. The same
+ * statement says how many instances are listening (each server holds one listener
+ * connection), at least 1; with no additions, that is all it does.
  */
 export async function addToLimitCounters(db: Db, additions: readonly CounterAddition[]): Promise<{ counts: CounterCount[]; instances: number }> {
-  const windowSeconds = new Map(additions.map((addition) => [addition.name, addition.windowSeconds]))
-  const { rows } = await sql<{ name: string | null; key: string | null; count: number | null; window_start_ms: number | null; now_ms: number; instances: number }>`
+  const { rows } = await sql<{ name: string | null; key: string | null; count: number | null; ends_in_ms: number | null; instances: number }>`
     with added as (
-      insert into limit_counter as counter (name, key, window_start, count)
-      select v.name, v.key, to_timestamp(floor(extract(epoch from now()) / v.window_seconds) * v.window_seconds), v.events
+      insert into limit_counter as counter (name, key, window_start, window_seconds, count)
+      select v.name, v.key, now(), v.window_seconds, v.events
       from unnest(
         ${additions.map((addition) => addition.name)}::text[],
         ${additions.map((addition) => addition.key)}::text[],
@@ -31,30 +31,34 @@ export async function addToLimitCounters(db: Db, additions: readonly CounterAddi
         ${additions.map((addition) => addition.windowSeconds)}::int[]
       ) as v(name, key, events, window_seconds)
       order by v.name, v.key
-      on conflict (name, key, window_start) do update set count = counter.count + excluded.count
-      returning counter.name, counter.key, counter.count, counter.window_start
+      on conflict (name, key) do update set
+        window_start = case when counter.window_start + make_interval(secs => counter.window_seconds) <= now() then now() else counter.window_start end,
+        count = case when counter.window_start + make_interval(secs => counter.window_seconds) <= now() then excluded.count else counter.count + excluded.count end,
+        window_seconds = excluded.window_seconds
+      returning counter.name, counter.key, counter.count, counter.window_start, counter.window_seconds
     )
     select added.name, added.key, added.count,
-      (extract(epoch from added.window_start) * 1000)::float8 as window_start_ms,
-      (extract(epoch from now()) * 1000)::float8 as now_ms,
+      (extract(epoch from added.window_start + make_interval(secs => added.window_seconds) - now()) * 1000)::float8 as ends_in_ms,
       listening.instances
-    from (select count(*)::int as instances from pg_stat_activity where application_name = ${listenerApplicationName}) as listening
+    from (select count(*)::int as instances from pg_stat_activity where application_name = ${listenerApplicationName} and datname = current_database()) as listening
     left join added on true
   `.execute(db)
   const counts: CounterCount[] = []
   for (const row of rows) {
-    if (row.name === null || row.key === null || row.count === null || row.window_start_ms === null) continue
-    const windowMs = (windowSeconds.get(row.name) ?? 0) * 1000
-    counts.push({ name: row.name, key: row.key, count: row.count, windowEndsInMs: Math.max(0, row.window_start_ms + windowMs - row.now_ms) })
+    if (row.name === null || row.key === null || row.count === null || row.ends_in_ms === null) continue
+    counts.push({ name: row.name, key: row.key, count: row.count, windowEndsInMs: Math.max(0, row.ends_in_ms) })
   }
   return { counts, instances: Math.max(1, rows[0]?.instances ?? 1) }
 }
 
-/** Deletes the counters of windows that ended, by the database's clock (any instance may). */
-export async function deleteEndedLimitWindows(db: Db, longestWindowSeconds: number): Promise<number> {
-  const result = await db
+/**
+ * Deletes the counters whose window ended and the buckets that are full again, by the
+ * database's clock (any instance may): rows that say nothing a missing row does not.
+ */
+export async function deleteEndedLimitWindows(db: Db): Promise<void> {
+  await db
     .deleteFrom('limit_counter')
-    .where('window_start', '<', sql<Date>`now() - make_interval(secs => ${longestWindowSeconds})`)
-    .executeTakeFirst()
-  return Number(result.numDeletedRows)
+    .where(sql<boolean>`window_start + make_interval(secs => window_seconds) < now()`)
+    .execute()
+  await db.deleteFrom('limit_bucket').where('tat', '<', sql<Date>`now()`).execute()
 }

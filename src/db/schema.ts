@@ -115,16 +115,25 @@ export interface AuditEventTable {
 }
 
 /**
- * A limit's count of one key (a client address group, an account) in one fixed window,
+ * A limit's count of one key (a client address group, an account) in its current window,
  * shared by every instance (src/db/limit-counters.ts).
  */
 export interface LimitCounterTable {
   /** Which limit: `auth-failures`, `creates`, … */
   name: string
   key: string
-  /** By the database's clock, aligned to the limit's window length. */
+  /** The key's first event in this window, by the database's clock. */
   window_start: Timestamp
+  window_seconds: number
   count: number
+}
+
+/** A token bucket shared by every instance, in GCRA form (src/db/limit-buckets.ts). */
+export interface LimitBucketTable {
+  name: string
+  key: string
+  /** When the bucket is full again, by the database's clock. */
+  tat: Timestamp
 }
 
 export interface DatabaseSchema {
@@ -135,6 +144,7 @@ export interface DatabaseSchema {
   oauth_state: OAuthRecordTable
   oauth_session: OAuthRecordTable
   limit_counter: LimitCounterTable
+  limit_bucket: LimitBucketTable
 }
 
 export type ApiKeyRow = Selectable<ApiKeyTable>

@@ -29,7 +29,6 @@ export class SharedLimitStore implements LimitStore, CounterWriter {
   degraded = false
   readonly writeIntervalMs: number
   private readonly dirty = new Set<SharedCounter>()
-  private readonly limiters: SharedWindowLimiter[] = []
   private readonly logger: Logger
   private readonly now: () => number
   private timer: NodeJS.Timeout | undefined
@@ -47,9 +46,7 @@ export class SharedLimitStore implements LimitStore, CounterWriter {
   }
 
   limiter(name: string, limit: number, windowSeconds: number): Limiter {
-    const limiter = new SharedWindowLimiter(name, limit, windowSeconds, this, this.now)
-    this.limiters.push(limiter)
-    return limiter
+    return new SharedWindowLimiter(name, limit, windowSeconds, this, this.now)
   }
 
   /** Learns how many instances there are, then writes once a second. */
@@ -121,9 +118,8 @@ export class SharedLimitStore implements LimitStore, CounterWriter {
 
   private async sweep(): Promise<void> {
     this.lastSweep = this.now()
-    const longest = Math.max(0, ...this.limiters.map((limiter) => limiter.windowSeconds))
     try {
-      await deleteEndedLimitWindows(this.db, longest)
+      await deleteEndedLimitWindows(this.db)
     } catch (err) {
       this.failed(err)
     }

@@ -43,7 +43,8 @@ export interface CounterWriter {
 }
 
 /**
- * A fixed-window limit counted by every instance together (the windows are the database's).
+ * A window limit counted by every instance together: a key's window begins with its first
+ * event and ends `windowSeconds` later, both by the database's clock (src/db/limit-counters.ts).
  * Far from the limit, a hit is decided from `synced + pending` and written with everyone
  * else's once a second. Near it (`synced + instances × pending` over the limit: every other
  * instance may be seeing as much as this one), a hit waits for a write of its counter and is
@@ -149,7 +150,9 @@ export class SharedWindowLimiter implements Limiter {
     }
   }
 
+  /** Degraded, this instance decides from its own counts alone. */
   private reserveAt(counter: SharedCounter, now: number): number {
+    if (this.writer.degraded) return 0
     return counter.reserveEndsAt !== undefined && now < counter.reserveEndsAt ? counter.reserve : 0
   }
 
@@ -159,7 +162,8 @@ export class SharedWindowLimiter implements Limiter {
       limited: count > this.limit,
       limit: this.limit,
       remaining: Math.max(0, this.limit - count),
-      resetSeconds: endsAt === undefined ? this.windowSeconds : Math.max(0, Math.ceil((endsAt - now) / 1000)),
+      // Clamped: the database's interval arithmetic in floating point can round a whole window up.
+      resetSeconds: endsAt === undefined ? this.windowSeconds : Math.min(this.windowSeconds, Math.max(0, Math.ceil((endsAt - now) / 1000))),
     }
   }
 }
