@@ -67,6 +67,15 @@ describe('a limit counted in the database', () => {
     await store.close()
   })
 
+  it('writes what it still holds when it closes (a graceful shutdown)', async () => {
+    const store = await startedStore()
+    const limiter = store.limiter('test-shutdown', 200, 60)
+    await hits(limiter, '192.0.2.30', 3)
+    await store.close()
+    const row = await db.selectFrom('limit_counter').select('count').where('name', '=', 'test-shutdown').executeTakeFirst()
+    expect(row?.count).toBe(3)
+  })
+
   it('decides concurrent hits near the limit by their place in the count: exactly the limit pass', async () => {
     const store = await startedStore()
     const limiter = store.limiter('test-exact', 5, 60)

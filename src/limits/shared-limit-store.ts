@@ -56,10 +56,12 @@ export class SharedLimitStore implements LimitStore, CounterWriter {
     this.timer = setInterval(() => void this.flush(), this.writeIntervalMs).unref()
   }
 
+  /** Writes what is pending (a command that never started and counted nothing sends nothing). */
   async close(): Promise<void> {
+    const started = this.timer !== undefined
     clearInterval(this.timer)
     this.timer = undefined
-    await this.flush()
+    if (started || this.dirty.size > 0) await this.flush()
   }
 
   writeLater(counter: SharedCounter): void {
