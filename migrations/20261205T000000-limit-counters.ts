@@ -28,9 +28,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       primary key (name, key)
     )
   `.execute(db)
+  // The instances counting together: each writes its row with its counts once a second (and
+  // deletes it when it stops), so each knows how many others may be seeing what it sees.
+  await sql`
+    create table limit_instance (
+      id text primary key,
+      seen_at timestamptz not null
+    )
+  `.execute(db)
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`drop table limit_instance`.execute(db)
   await sql`drop table limit_bucket`.execute(db)
   await sql`drop table limit_counter`.execute(db)
 }

@@ -175,7 +175,8 @@ describe.runIf(onPostgres)('failed authentications spread over two instances (Po
   beforeAll(async () => {
     const env = { AUTH_FAIL_LIMIT_PER_MINUTE: String(limit), TRUST_PROXY: 'loopback' }
     pair = [await startTestServer(env), await startTestServer(env)]
-    await waitFor(() => pair.every((instance) => instance.ctx.limitStore.instances === 2))
+    // The stores of the tests above have left; one whose database was closed under it is forgotten after 5 s.
+    await waitFor(() => pair.every((instance) => instance.ctx.limitStore.instances === 2), 15_000)
   })
   afterAll(() => Promise.all(pair.map((instance) => instance.close())))
 

@@ -1,8 +1,13 @@
 import { type Kysely, sql } from 'kysely'
-import { listenerApplicationName } from './invalidation-listener.js'
 import type { DatabaseSchema } from './schema.js'
 
 type Db = Kysely<DatabaseSchema>
+
+/**
+ * An instance not seen for this long has stopped (or cannot reach the database): it writes
+ * once a second, and its counts would be in the database already.
+ */
+const instanceSeenSeconds = 5
 
 /** Events to add to one counter: `name` is the limit, counted in windows of `windowSeconds`. */
 export type CounterAddition = { name: string; key: string; events: number; windowSeconds: number }
@@ -16,12 +21,20 @@ export type CounterCount = { name: string; key: string; count: number; windowEnd
  * named prepared statement (it runs through PgBouncer in transaction mode). A counter whose
  * window has ended, by the database's clock, begins a new one with these events. Rows are
  * written in key order, so two instances adding the same keys cannot deadlock. The same
- * statement says how many instances are listening (each server holds one listener
- * connection), at least 1; with no additions, that is all it does.
+ * statement marks `instanceId` as seen and says how many instances were seen in the last
+ * `instanceSeenSeconds` (this one included); with no additions, that is all it does.
  */
-export async function addToLimitCounters(db: Db, additions: readonly CounterAddition[]): Promise<{ counts: CounterCount[]; instances: number }> {
+export async function addToLimitCounters(
+  db: Db,
+  instanceId: string,
+  additions: readonly CounterAddition[],
+): Promise<{ counts: CounterCount[]; instances: number }> {
   const { rows } = await sql<{ name: string | null; key: string | null; count: number | null; ends_in_ms: number | null; instances: number }>`
-    with added as (
+    with seen as (
+      insert into limit_instance (id, seen_at) values (${instanceId}, now())
+      on conflict (id) do update set seen_at = excluded.seen_at
+    ),
+    added as (
       insert into limit_counter as counter (name, key, window_start, window_seconds, count)
       select v.name, v.key, now(), v.window_seconds, v.events
       from unnest(
@@ -40,7 +53,11 @@ export async function addToLimitCounters(db: Db, additions: readonly CounterAddi
     select added.name, added.key, added.count,
       (extract(epoch from added.window_start + make_interval(secs => added.window_seconds) - now()) * 1000)::float8 as ends_in_ms,
       listening.instances
-    from (select count(*)::int as instances from pg_stat_activity where application_name = ${listenerApplicationName} and datname = current_database()) as listening
+    from (
+      -- The statement's own insert is not visible to it: this instance is the 1.
+      select 1 + count(*)::int as instances from limit_instance
+      where id <> ${instanceId} and seen_at > now() - make_interval(secs => ${instanceSeenSeconds})
+    ) as listening
     left join added on true
   `.execute(db)
   const counts: CounterCount[] = []
@@ -61,4 +78,10 @@ export async function deleteEndedLimitWindows(db: Db): Promise<void> {
     .where(sql<boolean>`window_start + make_interval(secs => window_seconds) < now()`)
     .execute()
   await db.deleteFrom('limit_bucket').where('tat', '<', sql<Date>`now()`).execute()
+  await db.deleteFrom('limit_instance').where('seen_at', '<', sql<Date>`now() - interval '1 hour'`).execute()
+}
+
+/** An instance stops counting (a graceful shutdown): the others count one fewer at once. */
+export async function forgetLimitInstance(db: Db, instanceId: string): Promise<void> {
+  await db.deleteFrom('limit_instance').where('id', '=', instanceId).execute()
 }

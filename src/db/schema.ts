@@ -136,6 +136,12 @@ export interface LimitBucketTable {
   tat: Timestamp
 }
 
+/** An instance counting limits with the others, and when it last wrote (src/db/limit-counters.ts). */
+export interface LimitInstanceTable {
+  id: string
+  seen_at: Timestamp
+}
+
 export interface DatabaseSchema {
   api_key: ApiKeyTable
   session: SessionTable
@@ -145,6 +151,7 @@ export interface DatabaseSchema {
   oauth_session: OAuthRecordTable
   limit_counter: LimitCounterTable
   limit_bucket: LimitBucketTable
+  limit_instance: LimitInstanceTable
 }
 
 export type ApiKeyRow = Selectable<ApiKeyTable>

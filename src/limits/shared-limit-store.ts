@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import { addToLimitCounters, deleteEndedLimitWindows, type CounterCount } from '../db/limit-counters.js'
+import { addToLimitCounters, deleteEndedLimitWindows, forgetLimitInstance, type CounterCount } from '../db/limit-counters.js'
 import type { DatabaseSchema } from '../db/schema.js'
 import type { Logger } from '../logger.js'
 import type { Limiter, LimitStore } from './limit-store.js'
@@ -16,8 +17,9 @@ const sweepIntervalMs = 60_000
 
 /**
  * The limits counted in Postgres for the whole fleet (RATE_LIMIT_STORE=postgres). Every
- * counter with pending events is written in one statement a second (with the number of
- * instances, read in the same statement); a counter near its limit is written at once (see
+ * counter with pending events is written in one statement a second, which also marks this
+ * instance as seen and counts the instances seen (rows in limit_instance, not connections:
+ * through PgBouncer a connection is not an instance); a counter near its limit is written at once (see
  * SharedWindowLimiter). Ended windows are swept once a minute.
  *
  * The database being down never fails a request: a failed write is logged once, its events
@@ -28,6 +30,8 @@ export class SharedLimitStore implements LimitStore, CounterWriter {
   instances = 1
   degraded = false
   readonly writeIntervalMs: number
+  /** This instance's row in limit_instance: how the others count it. */
+  private readonly instanceId = randomUUID()
   private readonly dirty = new Set<SharedCounter>()
   private readonly logger: Logger
   private readonly now: () => number
@@ -62,6 +66,7 @@ export class SharedLimitStore implements LimitStore, CounterWriter {
     clearInterval(this.timer)
     this.timer = undefined
     if (started || this.dirty.size > 0) await this.flush()
+    if (started) await forgetLimitInstance(this.db, this.instanceId).catch(() => undefined)
   }
 
   writeLater(counter: SharedCounter): void {
@@ -95,6 +100,7 @@ export class SharedLimitStore implements LimitStore, CounterWriter {
     try {
       const { counts, instances } = await addToLimitCounters(
         this.db,
+        this.instanceId,
         batch.map(({ counter, events }) => ({ name: counter.limiter.name, key: counter.key, events, windowSeconds: counter.limiter.windowSeconds })),
       )
       this.instances = instances
