@@ -7,6 +7,7 @@ import * as consoleSessions from './20261203T000000-console-sessions.js'
 import * as oauthStateAndSessions from './20261203T010000-oauth-state-and-sessions.js'
 import * as auditKeyUpdated from './20261203T020000-audit-key-updated.js'
 import * as keyScopesAndLifecycle from './20261204T000000-key-scopes-and-lifecycle.js'
+import * as limitCounters from './20261205T000000-limit-counters.js'
 
 /**
  * Every migration, by name, in the order they run. Listed explicitly (no directory glob)
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '20261203T010000-oauth-state-and-sessions': oauthStateAndSessions,
   '20261203T020000-audit-key-updated': auditKeyUpdated,
   '20261204T000000-key-scopes-and-lifecycle': keyScopesAndLifecycle,
+  '20261205T000000-limit-counters': limitCounters,
 }

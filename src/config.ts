@@ -80,7 +80,15 @@ export type LimitsConfig = {
   authFailuresPerMinute: number
   /** createApiKey calls per account per minute; 0: no limit. */
   createKeyPerMinute: number
+  /**
+   * RATE_LIMIT_STORE: where the limits are counted: `postgres` for the whole fleet (the
+   * default with DATABASE_URL), `memory` per instance (the default on the embedded database).
+   */
+  store: RateLimitStoreKind
 }
+
+export const rateLimitStoreKinds = ['postgres', 'memory'] as const
+export type RateLimitStoreKind = (typeof rateLimitStoreKinds)[number]
 
 /** The in-process cache of verified credentials (see src/auth/credential-cache.ts). */
 export type KeyCacheConfig = {
@@ -176,6 +184,7 @@ const envSchema = z.object({
     .refine((value) => value === undefined || isValidDid(value), { message: 'LEXICON_AUTHORITY_DID must be a DID' }),
   AUTH_FAIL_LIMIT_PER_MINUTE: integerFromEnv('AUTH_FAIL_LIMIT_PER_MINUTE', 0, 10_000_000).default(200),
   CREATE_KEY_LIMIT_PER_MINUTE: integerFromEnv('CREATE_KEY_LIMIT_PER_MINUTE', 0, 10_000_000).default(200),
+  RATE_LIMIT_STORE: z.enum(rateLimitStoreKinds, { message: `RATE_LIMIT_STORE must be one of ${rateLimitStoreKinds.join(', ')}` }).optional(),
   TRUST_PROXY: z
     .string()
     .trim()
@@ -255,6 +264,10 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
   if (values.DATABASE_LISTEN_URL && !values.DATABASE_URL) {
     throw new ConfigError('invalid configuration: DATABASE_LISTEN_URL: needs DATABASE_URL (the embedded database has no listener)')
   }
+  // The embedded database has one process by construction (its data-dir lock): nothing to share.
+  if (values.RATE_LIMIT_STORE === 'postgres' && !values.DATABASE_URL) {
+    throw new ConfigError('invalid configuration: RATE_LIMIT_STORE: postgres needs DATABASE_URL (the embedded database counts in memory)')
+  }
   return {
     port: values.PORT,
     host: values.HOST,
@@ -267,7 +280,11 @@ export function readConfig(env: NodeJS.ProcessEnv, version: string): Config {
     version,
     maxLiveKeysPerAccount: values.MAX_LIVE_KEYS_PER_ACCOUNT,
     maxStoredKeysPerAccount: values.MAX_STORED_KEYS_PER_ACCOUNT,
-    limits: { authFailuresPerMinute: values.AUTH_FAIL_LIMIT_PER_MINUTE, createKeyPerMinute: values.CREATE_KEY_LIMIT_PER_MINUTE },
+    limits: {
+      authFailuresPerMinute: values.AUTH_FAIL_LIMIT_PER_MINUTE,
+      createKeyPerMinute: values.CREATE_KEY_LIMIT_PER_MINUTE,
+      store: values.RATE_LIMIT_STORE ?? (values.DATABASE_URL ? 'postgres' : 'memory'),
+    },
     trustProxy: values.TRUST_PROXY,
     auditRetentionDays: values.AUDIT_RETENTION_DAYS,
     metricsToken: values.METRICS_TOKEN,

@@ -10,7 +10,10 @@ import { openDatabase, type Database } from './db/database.js'
 import type { InvalidationListener } from './db/invalidation-listener.js'
 import type { CredentialKind, DatabaseSchema } from './db/schema.js'
 import { ServiceIdentity } from './identity/service-identity.js'
+import { MemoryLimitStore, type LimitStore } from './limits/limit-store.js'
 import { AbuseLimits } from './limits/limits.js'
+import { SharedResolutionBudgets } from './limits/resolution-budgets.js'
+import { SharedLimitStore } from './limits/shared-limit-store.js'
 import type { Logger } from './logger.js'
 import { ServiceMetrics } from './metrics/service-metrics.js'
 import { OAuthSignIn } from './oauth/sign-in.js'
@@ -41,6 +44,8 @@ export class AppContext {
   readonly invalidationListener: InvalidationListener | undefined
   readonly identity: ServiceIdentity
   readonly limits: AbuseLimits
+  /** Where the limits are counted (RATE_LIMIT_STORE). */
+  readonly limitStore: LimitStore
   readonly audit: AuditTrail
   readonly metrics: ServiceMetrics
   /** The console's atproto OAuth sign-in (its mode, its client, its stored flows). */
@@ -62,7 +67,8 @@ export class AppContext {
   ) {
     this.now = opts.now ?? (() => new Date())
     this.identity = new ServiceIdentity(cfg.identity, cfg.host, cfg.port)
-    this.limits = new AbuseLimits(cfg.limits)
+    this.limitStore = cfg.limits.store === 'postgres' ? new SharedLimitStore(database.db, logger) : new MemoryLimitStore()
+    this.limits = new AbuseLimits(cfg.limits, this.limitStore)
     const { verifier, listener } = buildAuthVerifier({
       db: database.db,
       listenUrl: cfg.listenUrl,
@@ -76,6 +82,8 @@ export class AppContext {
         plcUrl: cfg.identity.plcUrl,
         logger,
         checkAuthFailureLimit: (clientAddress) => this.limits.checkAuthFailureLimit(clientAddress),
+        // In memory: ServiceAuthVerifier's own token buckets; shared: the fleet's, in the database.
+        resolutionBudgets: cfg.limits.store === 'postgres' ? new SharedResolutionBudgets(database.db, logger) : undefined,
       }),
     })
     this.authVerifier = verifier
@@ -116,11 +124,12 @@ export class AppContext {
 
   /**
    * A server's background work: hearing other instances' revocations (until then nothing
-   * is cached on Postgres), writing `lastUsedAt` and aggregated auth failures, sweeping
+   * is cached on Postgres), writing the fleet's limit counters, `lastUsedAt` and aggregated auth failures, sweeping
    * replayed jtis, the audit trail and expired OAuth flows. A CLI command never starts it.
    */
   async startBackgroundWork(): Promise<void> {
     await this.invalidationListener?.start()
+    await this.limitStore.start()
     this.authVerifier.start()
     this.audit.start()
     this.signIn.start()
@@ -133,6 +142,7 @@ export class AppContext {
       this.signIn.close()
       await this.authVerifier.close()
       await this.audit.close()
+      await this.limitStore.close()
       await this.database.close()
     })()
     return this.destroyed

@@ -127,20 +127,23 @@ describe('reportLeakedKeys', () => {
 })
 
 describe('reportLeakedKeys and the failed-authentication limit', () => {
-  // Its own server: the limit counts per address, and every test comes from 127.0.0.1.
+  // Its own server and its own client address: the limit counts per address, on Postgres
+  // across every instance of the database, and every other test comes from 127.0.0.1.
   let limited: TestServer
   beforeAll(async () => {
-    limited = await startTestServer({ AUTH_FAIL_LIMIT_PER_MINUTE: '5' })
+    limited = await startTestServer({ AUTH_FAIL_LIMIT_PER_MINUTE: '5', TRUST_PROXY: 'loopback' })
   })
   afterAll(() => limited?.close())
+  const reportFrom = (secrets: unknown[]) =>
+    limited.post('dev.cocore.account.reportLeakedKeys', JSON.stringify({ secrets }), { ...json, 'x-forwarded-for': '203.0.113.60' })
 
   it('counts each secret that is no live key as a failure; a report that would go over the limit is a 429 that revokes nothing', async () => {
     const { owner } = await limited.newAccount()
 
     // 3 failures of 5: served.
-    expect((await report(limited, [unknownSecret('D'), unknownSecret('E'), 'junk'])).status).toBe(200)
+    expect((await reportFrom([unknownSecret('D'), unknownSecret('E'), 'junk'])).status).toBe(200)
     // 3 more would make 6: refused, the live key in it included.
-    const res = await report(limited, [owner.secret, unknownSecret('F'), unknownSecret('G'), 'junk 2'])
+    const res = await reportFrom([owner.secret, unknownSecret('F'), unknownSecret('G'), 'junk 2'])
 
     expect(res.status).toBe(429)
     expect(await res.json()).toMatchObject({ error: 'RateLimitExceeded' })
@@ -150,7 +153,7 @@ describe('reportLeakedKeys and the failed-authentication limit', () => {
     expect((await limited.keyRow(owner.key.id))?.revoked_at).toBeNull()
 
     // Over the limit now: even a report of nothing but a live key is refused.
-    const after = await report(limited, [owner.secret])
+    const after = await reportFrom([owner.secret])
     expect(after.status).toBe(429)
     expect(await after.json()).toMatchObject({ error: 'RateLimitExceeded' })
     expect(await works(limited, owner.secret)).toBe(true)

@@ -74,7 +74,7 @@ export class IssuerKeys {
    * (after a bad signature) resolves again only if the last attempt is a minute old, since
    * a forged token costs nothing to send and a resolution is an outbound request.
    */
-  async signingKey(iss: string, forceRefresh: boolean, admit: () => void): Promise<string> {
+  async signingKey(iss: string, forceRefresh: boolean, admit: () => void | Promise<void>): Promise<string> {
     const now = this.opts.now()
     let known = this.issuers.get(iss)
     if (known && now - known.resolvedAt >= keyServedWhileRefusedMs) {
@@ -86,12 +86,16 @@ export class IssuerKeys {
     if (known && !current) {
       // Its hour is up: resolve again if the budget allows; refused, the older key still answers.
       try {
-        admit()
+        const answer = admit()
+        if (answer) await answer
       } catch {
         return known.key
       }
     } else {
-      admit()
+      // Awaited only when it answers later (budgets shared through the database): an answer at
+      // once must not yield, so that concurrent bad signatures see `refreshTriedAt` set below.
+      const answer = admit()
+      if (answer) await answer
     }
     // Set before the request: the bad signatures that follow within the minute, concurrent ones too, use the key we hold.
     if (known) known.refreshTriedAt = now
@@ -141,3 +145,4 @@ function identityFetch(plcUrl: string): Fetch {
     return url.origin === plc.origin ? globalThis.fetch(input, init) : safeFetch(input, init)
   }
 }
+

@@ -3,18 +3,13 @@ import { AuthRequiredError, XRPCError, verifyJwt } from '@atproto/xrpc-server'
 import type { Kysely } from 'kysely'
 import type { DatabaseSchema } from '../db/schema.js'
 import { deleteExpiredJtis, recordJti } from '../db/service-auth-jti.js'
-import { TokenBucket, TokenBuckets, takeFromAll, type BucketRate } from '../limits/token-bucket.js'
+import { BucketResolutionBudgets, type ResolutionBudgets } from '../limits/resolution-budgets.js'
 import type { Logger } from '../logger.js'
 import { IssuerKeys } from './issuer-keys.js'
 
 /** Longest lifetime (exp - iat) accepted; PDSes sign 60 s tokens, getServiceAuth up to an hour. */
 const maxLifetimeSeconds = 5 * 60
 const clockSkewSeconds = 30
-/** Resolutions of issuers we hold no key for, from all clients: a burst, then a steady rate. */
-const allClientsResolutions: BucketRate = { burst: 50, perSecond: 10 }
-/** And from one client address (group): one flooding client leaves the rest to the others. */
-const perClientResolutions: BucketRate = { burst: 10, perSecond: 1 }
-const maxTrackedClients = 100_000
 /**
  * Longest `jti` we record, in bytes. The replay table's key is (iss, jti): Postgres refuses
  * an index row over ~2.7 KB, so an unbounded jti in a validly signed token was a 500.
@@ -38,6 +33,11 @@ export type ServiceAuthOptions = {
    * counting: such a client may still be served from known keys, but makes us resolve nothing.
    */
   checkAuthFailureLimit?: (clientAddress: string) => void
+  /**
+   * The budgets every issuer resolution must pass (see src/limits/resolution-budgets.ts);
+   * default: this instance's token buckets, on the clock below.
+   */
+  resolutionBudgets?: ResolutionBudgets
   /**
    * The wall clock (ms), for the tokens' `iat` and `exp`. A test clock set here drives the
    * rate limits and the key cache's ages too; by default those run on a monotonic clock, so
@@ -64,8 +64,7 @@ export type ServiceAuthResult = { did: string }
  */
 export class ServiceAuthVerifier {
   private readonly issuerKeys: IssuerKeys
-  private readonly allClients: TokenBucket
-  private readonly perClient: TokenBuckets
+  private readonly resolutionBudgets: ResolutionBudgets
   private readonly now: () => number
   private readonly logger: Logger
   private sweeper: NodeJS.Timeout | undefined
@@ -75,8 +74,7 @@ export class ServiceAuthVerifier {
     this.logger = opts.logger.child({ subsystem: 'service-auth' })
     const elapsed = opts.now ?? (() => performance.now())
     this.issuerKeys = new IssuerKeys({ plcUrl: opts.plcUrl, logger: this.logger, now: elapsed, fetch: opts.fetch, ...opts.issuerCache })
-    this.allClients = new TokenBucket(allClientsResolutions, elapsed)
-    this.perClient = new TokenBuckets(perClientResolutions, maxTrackedClients, elapsed)
+    this.resolutionBudgets = opts.resolutionBudgets ?? new BucketResolutionBudgets(elapsed)
   }
 
   /** Starts sweeping expired jtis from the replay table every minute (servers only). */
@@ -134,13 +132,9 @@ export class ServiceAuthVerifier {
     if (!/^did:plc:[a-z2-7]{24}$/.test(iss) && !accountDidWeb.test(iss)) {
       throw new AuthRequiredError('the jwt issuer must be the DID (did:plc or did:web) of an account', 'BadJwtIss')
     }
-    return this.issuerKeys.signingKey(iss, forceRefresh, () => this.admitResolution(clientAddress))
+    return this.issuerKeys.signingKey(iss, forceRefresh, () => this.resolutionBudgets.admit(clientAddress))
   }
 
-  /** Throws 429 unless the client may make us resolve an issuer now; takes its tokens if so. */
-  private admitResolution(clientAddress: string): void {
-    takeFromAll([this.perClient.of(clientAddress), this.allClients], 'too many DID resolutions for service-auth tokens; retry shortly')
-  }
 
   private async forgetExpiredJtis(): Promise<void> {
     try {

@@ -114,6 +114,34 @@ export interface AuditEventTable {
   first_at: Timestamp | null
 }
 
+/**
+ * A limit's count of one key (a client address group, an account) in its current window,
+ * shared by every instance (src/db/limit-counters.ts).
+ */
+export interface LimitCounterTable {
+  /** Which limit: `auth-failures`, `creates`, … */
+  name: string
+  key: string
+  /** The key's first event in this window, by the database's clock. */
+  window_start: Timestamp
+  window_seconds: number
+  count: number
+}
+
+/** A token bucket shared by every instance, in GCRA form (src/db/limit-buckets.ts). */
+export interface LimitBucketTable {
+  name: string
+  key: string
+  /** When the bucket is full again, by the database's clock. */
+  tat: Timestamp
+}
+
+/** An instance counting limits with the others, and when it last wrote (src/db/limit-counters.ts). */
+export interface LimitInstanceTable {
+  id: string
+  seen_at: Timestamp
+}
+
 export interface DatabaseSchema {
   api_key: ApiKeyTable
   session: SessionTable
@@ -121,6 +149,9 @@ export interface DatabaseSchema {
   audit_event: AuditEventTable
   oauth_state: OAuthRecordTable
   oauth_session: OAuthRecordTable
+  limit_counter: LimitCounterTable
+  limit_bucket: LimitBucketTable
+  limit_instance: LimitInstanceTable
 }
 
 export type ApiKeyRow = Selectable<ApiKeyTable>

@@ -2,20 +2,21 @@ import { AuthRequiredError, type MethodAuthContext } from '@atproto/xrpc-server'
 import type { AccountAuthFn } from '../auth/verifier.js'
 import { clientLimitKey } from '../net/client-address.js'
 import type { LimitsConfig } from '../config.js'
-import { RateLimitedError, setRateLimitHeaders, WindowLimiter, type LimitStatus } from './window-limiter.js'
+import type { Limiter, LimitStore } from './limit-store.js'
+import { RateLimitedError, setRateLimitHeaders, type LimitStatus } from './window-limiter.js'
 
 /**
- * The abuse limits of this instance (in memory). xrpc-server's own limiter runs after
- * auth, so it never sees failed guesses: these do, and their headers use the IETF draft's
- * delta-seconds reset on every limiter.
+ * The abuse limits, counted in `store` (this instance's memory, or Postgres for the fleet).
+ * xrpc-server's own limiter runs after auth, so it never sees failed guesses: these do, and
+ * their headers use the IETF draft's delta-seconds reset on every limiter.
  */
 export class AbuseLimits {
-  private readonly authFailures: WindowLimiter | undefined
-  private readonly creates: WindowLimiter | undefined
+  private readonly authFailures: Limiter | undefined
+  private readonly creates: Limiter | undefined
 
-  constructor(cfg: LimitsConfig) {
-    this.authFailures = cfg.authFailuresPerMinute > 0 ? new WindowLimiter(cfg.authFailuresPerMinute) : undefined
-    this.creates = cfg.createKeyPerMinute > 0 ? new WindowLimiter(cfg.createKeyPerMinute) : undefined
+  constructor(cfg: Omit<LimitsConfig, 'store'>, store: LimitStore) {
+    this.authFailures = cfg.authFailuresPerMinute > 0 ? store.limiter('auth-failures', cfg.authFailuresPerMinute, 60) : undefined
+    this.creates = cfg.createKeyPerMinute > 0 ? store.limiter('creates', cfg.createKeyPerMinute, 60) : undefined
   }
 
   /**
@@ -33,7 +34,7 @@ export class AbuseLimits {
       } catch (err) {
         if (err instanceof RateLimitedError) setRateLimitHeaders(ctx.res, err.status, err.windowSeconds)
         if (!limiter || !(err instanceof AuthRequiredError)) throw err
-        const status = limiter.hit(clientLimitKey(ctx.req))
+        const status = await limiter.hit(clientLimitKey(ctx.req))
         if (!status.limited) throw err
         setRateLimitHeaders(ctx.res, status)
         throw tooManyFailures(status)
@@ -61,9 +62,9 @@ export class AbuseLimits {
    * leak report that are no live key's); throws 429, with its headers, when they take the
    * address over its limit. They stay counted, as every failure over the limit is.
    */
-  countAuthFailures(clientAddress: string, failures: number, res: MethodAuthContext['res']): void {
+  async countAuthFailures(clientAddress: string, failures: number, res: MethodAuthContext['res']): Promise<void> {
     if (!this.authFailures || failures === 0) return
-    const status = this.authFailures.hit(clientAddress, failures)
+    const status = await this.authFailures.hit(clientAddress, failures)
     if (!status.limited) return
     setRateLimitHeaders(res, status)
     throw tooManyFailures(status)
@@ -74,13 +75,14 @@ export class AbuseLimits {
    * that fails); the address's next attempt sees it through checkAuthFailureLimit.
    */
   countAuthFailure(clientAddress: string): void {
-    this.authFailures?.hit(clientAddress)
+    // Never rejects (a limit store decides from memory when it cannot write).
+    void this.authFailures?.hit(clientAddress)
   }
 
   /** Counts a createApiKey of `did`; throws 429 RateLimitExceeded over the limit. */
-  countCreate(did: string, res: MethodAuthContext['res']): void {
+  async countCreate(did: string, res: MethodAuthContext['res']): Promise<void> {
     if (!this.creates) return
-    const status = this.creates.hit(did)
+    const status = await this.creates.hit(did)
     setRateLimitHeaders(res, status)
     if (status.limited) throw RateLimitedError.of('Too many keys created for this account in the last minute; retry later', status)
   }

@@ -26,10 +26,10 @@ export class LeakReportService {
    * (malformed, unknown, revoked or expired): it counts them against the reporter's limit
    * and throws to refuse the whole report.
    */
-  async report(secrets: readonly string[], actor: Actor, now: Date, chargeFailures: (failures: number) => void): Promise<number> {
+  async report(secrets: readonly string[], actor: Actor, now: Date, chargeFailures: (failures: number) => void | Promise<void>): Promise<number> {
     const distinct = [...new Set(secrets)]
     const found = await findLiveKeysByHashes(this.db, distinct.filter(isApiKeySecret).map(hashSecret), now)
-    chargeFailures(distinct.length - found.length)
+    await chargeFailures(distinct.length - found.length)
     if (found.length === 0) return 0
     const rootsByAccount = Map.groupBy(found, (key) => key.did)
     const revoked = await inAccountLocks(this.db, rootsByAccount.keys(), async (tx) => {

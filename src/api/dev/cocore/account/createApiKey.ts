@@ -10,7 +10,7 @@ export default function (server: Server, ctx: AppContext) {
     // A name (100 bytes), a datetime and a few scopes: anything near this size is not a real request.
     opts: { jsonLimit: 4 * 1024 },
     handler: async ({ auth, input, req, res }) => {
-      ctx.limits.countCreate(auth.credentials.did, res)
+      await ctx.limits.countCreate(auth.credentials.did, res)
       const now = ctx.now()
       const created = await ctx.apiKeys.create(
         {

@@ -11,7 +11,7 @@ export default function (server: Server, ctx: AppContext) {
     opts: { jsonLimit: 4 * 1024 },
     handler: async ({ auth, input, req, res }) => {
       // A roll mints a key: it counts against the same limit as createApiKey.
-      ctx.limits.countCreate(auth.credentials.did, res)
+      await ctx.limits.countCreate(auth.credentials.did, res)
       const { id, graceSeconds, expiresAt } = input.body
       const rolled = await ctx.apiKeys.roll(auth.credentials.did, id, { graceSeconds, expiresAt }, actorOf(auth.credentials, req), ctx.now())
       return {
