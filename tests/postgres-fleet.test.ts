@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startFleet, type Fleet, type FleetInstance } from './_util/fleet.js'
 import { hasHaproxy } from './_util/haproxy.js'
@@ -52,6 +53,44 @@ describe.runIf(databaseUrl && fleetTools)('a fleet of three instances behind a b
     )
     expect(Math.max(...refusedAfterMs)).toBeLessThanOrEqual(1_000)
     expect((await getSession(fleet.url, owner.secret)).status).toBe(401)
+  })
+
+  // AUTH_FAIL_LIMIT_PER_MINUTE (200 by default) holds for the fleet: the instances count
+  // together in Postgres. The client's address is named through the balancer's
+  // X-Forwarded-For (every hop here is loopback, trusted), one of its own, so that the other
+  // cases' refusals from 127.0.0.1 do not count against it.
+  it('answers 429 to 400 failed authentications from one address over three instances by the limit, not three times it', async () => {
+    const limit = 200
+    const concurrency = 8
+    const address = '198.51.100.23'
+    const statuses: number[] = []
+    let sent = 0
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (sent < 400) {
+          sent += 1
+          const res = await fetch(`${fleet.url}/xrpc/dev.cocore.account.getSession`, {
+            headers: { ...bearer(`cocore-${randomBytes(24).toString('base64url')}`), 'x-forwarded-for': address },
+          })
+          await res.arrayBuffer()
+          statuses.push(res.status)
+        }
+      }),
+    )
+    const refused = statuses.filter((status) => status === 401).length
+    const limited = statuses.filter((status) => status === 429).length
+    // eslint-disable-next-line no-console -- how close to the limit the fleet held, for the CI log
+    console.log(`fleet limit: ${refused} answered 401 and ${limited} answered 429 of ${statuses.length}`)
+    expect(refused + limited).toBe(400)
+    // Each instance may have `concurrency` requests in flight when the count crosses the limit.
+    expect(refused).toBeLessThanOrEqual(limit + 3 * concurrency)
+    // And not far under it: an honest client near the limit is not refused early.
+    expect(refused).toBeGreaterThanOrEqual(limit - 3 * concurrency)
+    // Spread over the three: each instance refused some of them itself.
+    for (const instance of fleet.instances) {
+      const metrics = await (await fetch(`${instance.url}/metrics`)).text()
+      expect(metrics).toMatch(/^cocore_auth_outcomes_total\{kind="apiKey",outcome="(failure|rate_limited)"\} [1-9]/m)
+    }
   })
 
   // A stream of 6 concurrent callers (creates, getSession, listApiKeys) through the balancer;
