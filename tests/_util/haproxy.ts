@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { freePort } from './pgbouncer.js'
+import { freePort, stopAndRemove } from './pgbouncer.js'
 import { waitFor } from './wait-for.js'
 
 /** Debian's HAProxy (`.ci/run` installs it when missing). */
@@ -83,14 +83,7 @@ export async function startHaproxy(backendPorts: number[], opts: { checkMs?: num
       }
       return states
     },
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve))
-        child.kill('SIGTERM')
-        await exited
-      }
-      fs.rmSync(dir, { recursive: true, force: true })
-    },
+    stop: () => stopAndRemove(child, dir),
   }
 }
 

@@ -70,15 +70,18 @@ export async function startPgbouncer(upstreamUrl: string, opts: { poolSize?: num
       return url.toString()
     },
     log,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve))
-        child.kill('SIGTERM')
-        await exited
-      }
-      fs.rmSync(dir, { recursive: true, force: true })
-    },
+    stop: () => stopAndRemove(child, dir),
   }
+}
+
+/** SIGTERM to a helper process (PgBouncer, HAProxy), its exit awaited; then its folder removed. */
+export async function stopAndRemove(child: ChildProcess, dir: string): Promise<void> {
+  if (child.exitCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    await exited
+  }
+  fs.rmSync(dir, { recursive: true, force: true })
 }
 
 /** A port free on loopback now (the OS picks it; a race with another process is unlikely). */
