@@ -15,6 +15,7 @@ import { v7 as uuidv7 } from 'uuid'
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../dist/src/auth/credentials.js'
 import { profileClockNow, topSelfTime, type SelfTimeEntry } from './cpu-profile.ts'
 import { runMicroBenchmark } from './micro.ts'
+import { PostgresCpuSampler } from './postgres-cpu.ts'
 import { readCpuSeconds } from './process-cpu.ts'
 import { describeMachine, percentile, round, writeResultFile } from './results.ts'
 import { createScratchDatabase, runCommand, startServer, stopServer, type ServerOptions, type ServerProcess } from './server-process.ts'
@@ -47,9 +48,26 @@ const createAccounts = 2_000
 /** The flood of (f): a misbehaving client or attacker cycling through bad keys. */
 const unknownPoolSize = 1_000
 
-/** One timed run of one scenario. `cpuMicros`: the serving process's CPU per request. */
-type Trial = { requestsPerSecond: number; p50: number; p99: number; cpuMicros: number; non2xx: number; errors: number }
-type Scenario = { name: string; label: string; requestsPerSecond: Spread; p50: Spread; p99: Spread; cpuMicros: Spread; non2xx: number; errors: number }
+/**
+ * One timed run of one scenario. `cpuMicros`: the serving process's CPU per request;
+ * `postgresMicros`: the CPU of the bench database's Postgres backends per request (every
+ * server's pool and listener on it; the anchors use no database).
+ */
+type Trial = { requestsPerSecond: number; p50: number; p99: number; cpuMicros: number; postgresMicros: number; non2xx: number; errors: number }
+type Scenario = {
+  name: string
+  label: string
+  requestsPerSecond: Spread
+  p50: Spread
+  p99: Spread
+  cpuMicros: Spread
+  postgresMicros: Spread
+  non2xx: number
+  errors: number
+}
+
+/** The bench database, whose backends' CPU each trial reads (see PostgresCpuSampler). */
+let benchDatabase: { admin: pg.Client; name: string } | undefined
 
 const anchorPing = '/xrpc/bench.anchor.ping'
 const anchor = (file: string): ServerOptions => ({
@@ -64,6 +82,9 @@ async function main() {
   }
   const database = await createScratchDatabase(args['admin-url'], 'cocore_bench')
   const databaseUrl = database.url
+  const admin = new pg.Client({ connectionString: args['admin-url'] })
+  await admin.connect()
+  benchDatabase = { admin, name: database.name }
   const servers: ChildProcess[] = []
   const start = (env: Record<string, string> = {}, opts: Partial<ServerOptions> = {}) =>
     startServer({ ...opts, env: { DATABASE_URL: databaseUrl, ...env } }, servers)
@@ -121,6 +142,7 @@ async function main() {
     report({ ...pipelineTrials, ...otherScenarios, ...uncachedTrials }, propagation, profile)
   } finally {
     for (const server of servers) server.kill('SIGKILL')
+    await admin.end()
     await database.drop()
   }
 }
@@ -294,14 +316,22 @@ async function load(server: ServerProcess, name: string, requests: Requests, sec
     ...(Array.isArray(requests) ? { requests } : { requests: [{ method: 'GET', path: requests.path, headers: requests.headers }] }),
   }
   const pid = server.process.pid as number
+  const postgres = benchDatabase && new PostgresCpuSampler(benchDatabase.admin, benchDatabase.name)
+  await postgres?.sample()
+  // Every second too: a backend that exits keeps what it had at the last sample.
+  const sampling = postgres && setInterval(() => void postgres.sample().catch(() => undefined), 1_000)
   const cpuBefore = readCpuSeconds(pid)
   const result = await autocannon(options)
   const cpuSeconds = readCpuSeconds(pid) - cpuBefore
+  clearInterval(sampling)
+  await postgres?.sample()
+  const postgresSeconds = postgres?.totals().backendSeconds ?? 0
   const trial: Trial = {
     requestsPerSecond: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
     cpuMicros: round((1e6 * cpuSeconds) / Math.max(result.requests.total, 1), 0),
+    postgresMicros: round((1e6 * postgresSeconds) / Math.max(result.requests.total, 1), 0),
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
   }
@@ -317,6 +347,7 @@ function summarize(name: string, samples: Trial[]): Scenario {
     p50: spread(samples.map((s) => s.p50), 1),
     p99: spread(samples.map((s) => s.p99), 1),
     cpuMicros: spread(samples.map((s) => s.cpuMicros), 0),
+    postgresMicros: spread(samples.map((s) => s.postgresMicros), 0),
     non2xx: samples.reduce((sum, s) => sum + s.non2xx, 0),
     errors: samples.reduce((sum, s) => sum + s.errors, 0),
   }
@@ -383,11 +414,11 @@ function report(trialsByName: Record<string, Trial[]>, propagation: Propagation,
 
   const lines = [
     '',
-    `| scenario | | trials | req/s median (min–max) | p50 ms | p99 ms | CPU µs/request | non-2xx | errors |`,
-    `|---|---|---:|---:|---:|---:|---:|---:|---:|`,
+    `| scenario | | trials | req/s median (min–max) | p50 ms | p99 ms | CPU µs/request | Postgres CPU µs/request | non-2xx | errors |`,
+    `|---|---|---:|---:|---:|---:|---:|---:|---:|---:|`,
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${r.label} | ${r.requestsPerSecond.trials} | ${r.requestsPerSecond.median} (${r.requestsPerSecond.min}–${r.requestsPerSecond.max}) | ${r.p50.median} | ${r.p99.median} | ${r.cpuMicros.median} | ${r.non2xx} | ${r.errors} |`,
+        `| ${r.name} | ${r.label} | ${r.requestsPerSecond.trials} | ${r.requestsPerSecond.median} (${r.requestsPerSecond.min}–${r.requestsPerSecond.max}) | ${r.p50.median} | ${r.p99.median} | ${r.cpuMicros.median} | ${r.postgresMicros.median} | ${r.non2xx} | ${r.errors} |`,
     ),
     '',
     ...Object.entries(ratios).map(([name, value]) => `${name.padEnd(10)} ${formatSpread(value)}`),
