@@ -343,7 +343,8 @@ describe('cocore-account serve', () => {
     const method = await fetch(`${url}/xrpc/dev.cocore.account.describeService`)
     expect(method.status).toBe(200)
     expect(method.headers.get('connection')).toBe('close')
-    expect(serve.stderr()).toContain('draining for 30 s')
+    // serve's log is written in batches (every 100 ms at the latest).
+    await waitFor(() => serve!.stderr().includes('draining for 30 s'))
 
     // A second signal skips the rest of the drain (30 s, far longer than this test waits).
     serve.kill('SIGTERM')
