@@ -108,6 +108,19 @@ describe('a limit counted in the database', () => {
     await Promise.all([one.close(), other.close()])
   })
 
+  it('counts an instance started just after it well before its next write, not a write interval later', async () => {
+    // Write intervals of 10 s: an instance asks again for the count every second while it is
+    // young (its first two intervals), so one started with a fleet learns the others at once.
+    const first = new SharedLimitStore(db, logger, { writeIntervalMs: 10_000 })
+    await first.start()
+    const before = first.instances
+    const second = new SharedLimitStore(db, logger, { writeIntervalMs: 10_000 })
+    await second.start()
+    expect(second.instances).toBe(before + 1)
+    await waitFor(() => first.instances === before + 1, 5_000)
+    await Promise.all([first.close(), second.close()])
+  })
+
   it('decides from its own counts, and never fails a hit, while the database is down', async () => {
     const broken = await openDatabase({ databaseUrl, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'cocore-account-limits-')), logger })
     const store = await startedStore(broken.db)

@@ -36,6 +36,7 @@ export class SharedLimitStore implements LimitStore, CounterWriter {
   private readonly logger: Logger
   private readonly now: () => number
   private timer: NodeJS.Timeout | undefined
+  private startupRecount: NodeJS.Timeout | undefined
   private lastSweep = -Infinity
   private flushing: Promise<void> | undefined
 
@@ -53,17 +54,28 @@ export class SharedLimitStore implements LimitStore, CounterWriter {
     return new SharedWindowLimiter(name, limit, windowSeconds, this, this.now)
   }
 
-  /** Learns how many instances there are, then writes once a second. */
+  /**
+   * Learns how many instances there are, then writes once a second. For its first two
+   * write intervals it also asks again every tenth of one (a statement with nothing to add):
+   * instances of a fleet that start together register one after another, and one that
+   * counted fewer instances than there are would let each key's unwritten events go that
+   * much further (measured: an instance started with two of three counted let 100 of a
+   * limit of 200 through alone, 218 in all).
+   */
   async start(): Promise<void> {
     if (this.timer) return
     await this.flush()
     this.timer = setInterval(() => void this.flush(), this.writeIntervalMs).unref()
+    const recount = setInterval(() => void this.write([]), this.writeIntervalMs / 10).unref()
+    this.startupRecount = recount
+    setTimeout(() => clearInterval(recount), 2 * this.writeIntervalMs).unref()
   }
 
   /** Writes what is pending (a command that never started and counted nothing sends nothing). */
   async close(): Promise<void> {
     const started = this.timer !== undefined
     clearInterval(this.timer)
+    clearInterval(this.startupRecount)
     this.timer = undefined
     if (started || this.dirty.size > 0) await this.flush()
     if (started) await forgetLimitInstance(this.db, this.instanceId).catch(() => undefined)
