@@ -398,11 +398,17 @@ function report(trialsByName: Record<string, Trial[]>, propagation: Propagation,
   const rps = (name: string) => trialsByName[name]?.map((t) => t.requestsPerSecond) ?? []
   // Within a round for the alternated pipeline scenarios; against the median for the others.
   const roundRatio = (top: string, bottom: string) => spread(rps(top).map((value, i) => value / (rps(bottom)[i] || 1)))
+  // The same by CPU per request (the bottom's CPU over the top's, so that higher is better
+  // as with req/s): steadier than req/s on a shared machine, where a round moves by ±25 %.
+  const cpu = (name: string) => trialsByName[name]?.map((t) => t.cpuMicros) ?? []
+  const roundCpuRatio = (top: string, bottom: string) => spread(cpu(bottom).map((value, i) => value / (cpu(top)[i] || 1)))
   const medianRatio = (top: string, bottom: string) =>
     spread(rps(top).map((value) => value / (byName[bottom]?.requestsPerSecond.median || 1)))
   const ratios: Record<string, Spread> = {
     'a/x': roundRatio('a', 'x'),
+    'a/x (CPU)': roundCpuRatio('a', 'x'),
     'b/a': roundRatio('b', 'a'),
+    'b/a (CPU)': roundCpuRatio('b', 'a'),
     'b/h': roundRatio('b', 'h'),
     'x/h': roundRatio('x', 'h'),
     'c/a': medianRatio('c', 'a'),
@@ -421,7 +427,7 @@ function report(trialsByName: Record<string, Trial[]>, propagation: Propagation,
         `| ${r.name} | ${r.label} | ${r.requestsPerSecond.trials} | ${r.requestsPerSecond.median} (${r.requestsPerSecond.min}–${r.requestsPerSecond.max}) | ${r.p50.median} | ${r.p99.median} | ${r.cpuMicros.median} | ${r.postgresMicros.median} | ${r.non2xx} | ${r.errors} |`,
     ),
     '',
-    ...Object.entries(ratios).map(([name, value]) => `${name.padEnd(10)} ${formatSpread(value)}`),
+    ...Object.entries(ratios).map(([name, value]) => `${name.padEnd(11)} ${formatSpread(value)}`),
     `p99(b)/p99(a) ${p99bOverA.toFixed(2)}`,
     `g (revocation propagation, ${propagation.trials} trials): p50 ${propagation.p50} ms, p99 ${propagation.p99} ms, max ${propagation.max} ms`,
     ...(profile
