@@ -67,7 +67,8 @@ export class AppContext {
   ) {
     this.now = opts.now ?? (() => new Date())
     this.identity = new ServiceIdentity(cfg.identity, cfg.host, cfg.port)
-    this.limitStore = cfg.limits.store === 'postgres' ? new SharedLimitStore(database.db, logger) : new MemoryLimitStore()
+    const fleetLimits = cfg.limits.store === 'postgres'
+    this.limitStore = fleetLimits ? new SharedLimitStore(database.db, logger) : new MemoryLimitStore()
     this.limits = new AbuseLimits(cfg.limits, this.limitStore)
     const { verifier, listener } = buildAuthVerifier({
       db: database.db,
@@ -83,7 +84,7 @@ export class AppContext {
         logger,
         checkAuthFailureLimit: (clientAddress) => this.limits.checkAuthFailureLimit(clientAddress),
         // In memory: ServiceAuthVerifier's own token buckets; shared: the fleet's, in the database.
-        resolutionBudgets: cfg.limits.store === 'postgres' ? new SharedResolutionBudgets(database.db, logger) : undefined,
+        resolutionBudgets: fleetLimits ? new SharedResolutionBudgets(database.db, logger) : undefined,
       }),
     })
     this.authVerifier = verifier

@@ -145,4 +145,3 @@ function identityFetch(plcUrl: string): Fetch {
     return url.origin === plc.origin ? globalThis.fetch(input, init) : safeFetch(input, init)
   }
 }
-

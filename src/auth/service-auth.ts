@@ -135,7 +135,6 @@ export class ServiceAuthVerifier {
     return this.issuerKeys.signingKey(iss, forceRefresh, () => this.resolutionBudgets.admit(clientAddress))
   }
 
-
   private async forgetExpiredJtis(): Promise<void> {
     try {
       await deleteExpiredJtis(this.opts.db)
