@@ -15,6 +15,7 @@ import { inSequence } from './http/in-sequence.js'
 import { requestLog, requestLoggerOf } from './http/request-log.js'
 import { securityHeaders } from './http/security-headers.js'
 import { ShutdownDrain } from './http/shutdown-drain.js'
+import { appHttpServer, type XrpcFastPath } from './http/xrpc-fast-path.js'
 import { metricsRoute } from './metrics/metrics-route.js'
 import { methodLabel } from './metrics/request-metrics.js'
 import { createServer as createXrpcServer } from './lexicon/index.js'
@@ -45,6 +46,8 @@ export class AccountServer {
   private constructor(
     readonly ctx: AppContext,
     readonly app: express.Express,
+    /** What `start` listens with: `app`, with the XRPC methods' calls taken before it (see appHttpServer). */
+    private readonly createHttpServer: () => http.Server,
     private readonly shutdownDrain: ShutdownDrain,
   ) {}
 
@@ -54,7 +57,8 @@ export class AccountServer {
     checkConsoleOrigins(cfg)
     const ctx = await AppContext.create(cfg, logger, { now: opts.now })
     const shutdownDrain = new ShutdownDrain()
-    return new AccountServer(ctx, buildApp(ctx, shutdownDrain, opts), shutdownDrain)
+    const { app, fastPath } = buildApp(ctx, shutdownDrain, opts)
+    return new AccountServer(ctx, app, () => appHttpServer(app, fastPath), shutdownDrain)
   }
 
   /**
@@ -64,7 +68,7 @@ export class AccountServer {
   async start(): Promise<AddressInfo> {
     const { host, port } = this.ctx.cfg
     await this.ctx.startBackgroundWork()
-    const httpServer = http.createServer(this.app)
+    const httpServer = this.createHttpServer()
     this.httpServer = httpServer
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject)
@@ -136,8 +140,15 @@ function describeSignIn(mode: SignInMode): string {
   }
 }
 
-/** Express with every route: the request log (and metrics) and security headers first, the JSON 404 last. */
-function buildApp(ctx: AppContext, shutdownDrain: ShutdownDrain, opts: ServerOptions): express.Express {
+/**
+ * Express with every route: the request log (and metrics) and security headers first, the
+ * JSON 404 last; and what the HTTP server needs to take the XRPC methods' calls before it.
+ */
+function buildApp(
+  ctx: AppContext,
+  shutdownDrain: ShutdownDrain,
+  opts: ServerOptions,
+): { app: express.Express; fastPath: XrpcFastPath } {
   const xrpc = createXrpcServer({
     validateResponse: opts.validateResponse ?? false,
     payload: { jsonLimit: 16 * 1024 },
@@ -152,17 +163,16 @@ function buildApp(ctx: AppContext, shutdownDrain: ShutdownDrain, opts: ServerOpt
   app.set('trust proxy', ctx.cfg.trustProxy)
   const origins = new AllowedOrigins(ctx.cfg.consoleOrigins, ctx.identity)
   // What every request passes, as one layer (see inSequence).
-  app.use(
-    inSequence(
-      requestLog(ctx.logger, (path, status, seconds) => ctx.metrics.observeRequest(methodLabel(path), status, seconds)),
-      securityHeaders(ctx.identity),
-      shutdownDrain.closeConnections(),
-      // Only with CONSOLE_ORIGINS: without them no origin gets CORS, at no cost.
-      ...(origins.hasConsoleOrigins ? [consoleCors(origins)] : []),
-      // Before every route (the XRPC methods, /oauth/*): a refused request reaches no handler.
-      crossSiteProtection(origins),
-    ),
+  const common = inSequence(
+    requestLog(ctx.logger, (path, status, seconds) => ctx.metrics.observeRequest(methodLabel(path), status, seconds)),
+    securityHeaders(ctx.identity),
+    shutdownDrain.closeConnections(),
+    // Only with CONSOLE_ORIGINS: without them no origin gets CORS, at no cost.
+    ...(origins.hasConsoleOrigins ? [consoleCors(origins)] : []),
+    // Before every route (the XRPC methods, /oauth/*): a refused request reaches no handler.
+    crossSiteProtection(origins),
   )
+  app.use(common)
   app.get('/xrpc/_health', healthRoute(ctx, shutdownDrain))
   // The XRPC methods, the calls that matter, before the few other routes. xrpc-server's
   // router is an Express app of its own: mounted whole, it would run Express's per-request
@@ -178,7 +188,7 @@ function buildApp(ctx: AppContext, shutdownDrain: ShutdownDrain, opts: ServerOpt
   app.use(consoleRoutes(ctx.identity))
   app.use(notFound)
   app.use(lastResortErrorHandler)
-  return app
+  return { app, fastPath: { methods: xrpc.xrpc.routes, common, onError: xrpcErrorHandler } }
 }
 
 const notFound: RequestHandler = (_req, res) => {
