@@ -4,7 +4,7 @@ import { requestOrigin } from './auth/actor.js'
 import { buildAuthVerifier } from './auth/build-verifier.js'
 import { observeAuth } from './auth/observed-auth.js'
 import { ServiceAuthVerifier } from './auth/service-auth.js'
-import type { AccountAuthFn, AuthVerifier } from './auth/verifier.js'
+import type { AccountAuthStep, AuthVerifier } from './auth/verifier.js'
 import { describeDatabase, type Config } from './config.js'
 import { openDatabase, type Database } from './db/database.js'
 import type { InvalidationListener } from './db/invalidation-listener.js'
@@ -55,7 +55,7 @@ export class AppContext {
    * auth, failures rate-limited per address; every outcome counted in the metrics, every
    * failure in the audit trail.
    */
-  readonly accountAuth: AccountAuthFn
+  readonly accountAuth: AccountAuthStep
   readonly now: () => Date
   private destroyed: Promise<void> | undefined
 
@@ -91,7 +91,7 @@ export class AppContext {
     this.invalidationListener = listener
     this.audit = new AuditTrail(database.db, logger, { retentionDays: cfg.auditRetentionDays })
     this.metrics = new ServiceMetrics({ cacheCounters: () => verifier.cacheCounters, poolStats: () => database.poolStats() })
-    this.accountAuth = observeAuth(this.limits.limitAuthFailures(verifier.account), (observation, req) => {
+    this.accountAuth = observeAuth(this.limits.limitAuthFailures(verifier.authenticate), (observation, req) => {
       this.metrics.countAuth(observation)
       if (observation.outcome === 'failure' || observation.outcome === 'rate_limited') {
         this.audit.recordAuthFailure(observation.kind, requestOrigin(req), this.now())

@@ -1,6 +1,7 @@
 import type { HandlerContext, Input, MethodConfig, Output, Params, RouteOptions } from '@atproto/xrpc-server'
 import { requireScope, type Scope } from './scopes.js'
-import type { AccountAuth, AccountAuthFn } from './verifier.js'
+import type { AccountAuth, AccountAuthStep } from './verifier.js'
+import { whenKnown } from './when-known.js'
 
 /** A method's handler, called once the caller is authenticated. */
 export type AuthenticatedHandler<P extends Params, I extends Input, O extends Output> = (
@@ -27,21 +28,21 @@ type Method<P extends Params, I extends Input, O extends Output> =
  *   parse first, so for them nothing else changes.
  */
 export function authenticatedMethod<P extends Params, O extends Output>(
-  authenticate: AccountAuthFn,
+  authenticate: AccountAuthStep,
   method: { type: 'query'; scope?: Scope; handler: AuthenticatedHandler<P, void, O> },
 ): MethodConfig<void, P, void, O>
 export function authenticatedMethod<P extends Params, I extends Input, O extends Output>(
-  authenticate: AccountAuthFn,
+  authenticate: AccountAuthStep,
   method: { type: 'procedure'; scope?: Scope; opts?: RouteOptions; handler: AuthenticatedHandler<P, I, O> },
 ): MethodConfig<AccountAuth, P, I, O>
 export function authenticatedMethod<P extends Params, I extends Input, O extends Output>(
-  verify: AccountAuthFn,
+  verify: AccountAuthStep,
   method: Method<P, I, O>,
 ): MethodConfig<void, P, I, O> | MethodConfig<AccountAuth, P, I, O> {
   const authenticate = method.scope === undefined ? verify : withScope(verify, method.scope)
   if (method.type === 'procedure') return { auth: authenticate, opts: method.opts, handler: method.handler }
   const { handler } = method
-  return { handler: async (ctx: HandlerContext<void, P, I>) => handler({ ...ctx, auth: await authenticate(ctx) }) }
+  return { handler: (ctx: HandlerContext<void, P, I>) => whenKnown(authenticate(ctx), (auth) => handler({ ...ctx, auth })) }
 }
 
 /**
@@ -50,10 +51,14 @@ export function authenticatedMethod<P extends Params, I extends Input, O extends
  * a failed authentication: it does not count against the failed-auth limit.) Also the
  * exported verifier's `xrpcAuthFor`, for sibling services.
  */
-export function withScope(verify: AccountAuthFn, scope: Scope): AccountAuthFn {
-  return async (ctx) => {
-    const auth = await verify(ctx)
-    requireScope(auth.credentials.scopes, scope)
-    return auth
-  }
+export function withScope(verify: AccountAuthStep, scope: Scope): AccountAuthStep {
+  return (ctx) =>
+    whenKnown(verify(ctx), (auth) => {
+      try {
+        requireScope(auth.credentials.scopes, scope)
+      } catch (err) {
+        return Promise.reject(err)
+      }
+      return auth
+    })
 }

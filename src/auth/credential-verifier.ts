@@ -68,7 +68,10 @@ export async function createCredentialVerifier(opts: CredentialVerifierOptions):
       })
     },
     xrpcAuth: verifier.account,
-    xrpcAuthFor: (scope) => withScope(verifier.account, scope),
+    xrpcAuthFor: (scope) => {
+      const authenticate = withScope(verifier.authenticate, scope)
+      return (ctx) => Promise.resolve(authenticate(ctx))
+    },
     async close() {
       await listener?.stop()
       await verifier.close()

@@ -2,7 +2,7 @@ import { AuthRequiredError } from '@atproto/xrpc-server'
 import type { IncomingMessage } from 'node:http'
 import type { AuditCredentialKind } from '../db/schema.js'
 import { RateLimitedError } from '../limits/window-limiter.js'
-import { presentedCredentialKind, type AccountAuthFn } from './verifier.js'
+import { presentedCredentialKind, type AccountAuth, type AccountAuthStep } from './verifier.js'
 
 /** How one authentication ended. `error`: neither yes nor no (the database was unreachable). */
 export type AuthOutcome = 'success' | 'failure' | 'rate_limited' | 'error'
@@ -15,19 +15,23 @@ export type AuthObserver = (observation: AuthObservation, req: IncomingMessage &
 /**
  * Wraps the verifier so that every authentication is reported once, with the kind of
  * credential presented and its outcome (the metrics count them, the audit trail keeps the
- * failures). The result or error passes through unchanged.
+ * failures). The result or error passes through unchanged, at once when it is at hand.
  */
-export function observeAuth(verify: AccountAuthFn, observe: AuthObserver): AccountAuthFn {
-  return async (ctx) => {
-    let auth
-    try {
-      auth = await verify(ctx)
-    } catch (err) {
-      observe({ kind: presentedCredentialKind(ctx.req.headers), outcome: outcomeOf(err) }, ctx.req)
-      throw err
-    }
-    observe({ kind: auth.credentials.type, outcome: 'success' }, ctx.req)
+export function observeAuth(verify: AccountAuthStep, observe: AuthObserver): AccountAuthStep {
+  const succeeded = (auth: AccountAuth, req: IncomingMessage) => {
+    observe({ kind: auth.credentials.type, outcome: 'success' }, req)
     return auth
+  }
+  return (ctx) => {
+    const auth = verify(ctx)
+    if (!(auth instanceof Promise)) return succeeded(auth, ctx.req)
+    return auth.then(
+      (found) => succeeded(found, ctx.req),
+      (err: unknown) => {
+        observe({ kind: presentedCredentialKind(ctx.req.headers), outcome: outcomeOf(err) }, ctx.req)
+        throw err
+      },
+    )
   }
 }
 

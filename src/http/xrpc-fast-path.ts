@@ -18,19 +18,23 @@ export type XrpcFastPath = {
  * Express's router also accepts (another letter case, a trailing slash, HEAD), goes to
  * `app`, whose routes are unchanged and answer as before.
  *
- * Why: Express's router costs every request a walk of its layers (its query parser, its
- * init, our middleware, then each route's regular expression, in two nested routers), with
- * closures and a URL parse per router, about 6 KB of garbage a call (V8's sampling heap
- * profiler under the benchmark's load): a good part of what our pipeline adds to
- * xrpc-server's own cost (bench/README.md, issue 14).
+ * Why, measured under the benchmark's load (bench/README.md, issue 14):
+ * - The request and response are built with Express's prototypes (`app.request`,
+ *   `app.response`) from the start, instead of having them set by Express's init, which
+ *   changes the prototype of every request and response it sees (setPrototypeOf). V8
+ *   handles a prototype change badly: a bare Express route answered 12.5k req/s as it is
+ *   and 33-42k req/s with its requests built this way. Express's init now finds nothing
+ *   to change, on the paths it still serves too.
+ * - Express's router costs every request a walk of its layers (its query parser, its init,
+ *   our middleware, then each route's regular expression, in two nested routers), with
+ *   closures and a URL parse per router: about 6 KB of garbage a call (V8's sampling heap
+ *   profiler).
  *
- * The request and response are built with Express's prototypes (`app.request`,
- * `app.response`: req.ip under TRUST_PROXY, res.json), so a handler written for Express
- * gets what the router would have given it, and Express's own init, which sets those
- * prototypes on every request it sees, finds them already set: changing an object's
- * prototype is what made that init costly. The request also gets `req.query` from the app's
- * own query parser, `originalUrl`, `baseUrl` and `params`. An error goes to `onError`; if
- * the response has already begun, the connection is closed, as Express does.
+ * With those prototypes a handler written for Express (xrpc-server's) finds what the
+ * router would have given it (req.ip under TRUST_PROXY, res.json); the request also gets
+ * `req.query` from the app's own query parser, `originalUrl`, `baseUrl` and `params`. An
+ * error goes to `onError`; if the response has already begun, the connection is closed,
+ * as Express does.
  */
 export function appHttpServer(app: Express, fastPath: XrpcFastPath): http.Server {
   const { common, onError } = fastPath
@@ -45,9 +49,15 @@ export function appHttpServer(app: Express, fastPath: XrpcFastPath): http.Server
 
     const request = req as Request
     const response = res as Response
-    const fail: NextFunction = (err?: unknown) =>
-      // A handler that passes on without an error has failed to answer: xrpc-server's never do.
-      onError(err ?? new Error('the XRPC method did not answer'), request, response, () => req.socket.destroy())
+    const fail: NextFunction = (err?: unknown) => {
+      try {
+        // A handler that passes on without an error has failed to answer: xrpc-server's never do.
+        onError(err ?? new Error('the XRPC method did not answer'), request, response, () => req.socket.destroy())
+      } catch {
+        // What Express does with an error it cannot answer; the request's log line says it was cut.
+        req.socket.destroy()
+      }
+    }
     request.res = response
     response.req = request
     request.next = fail

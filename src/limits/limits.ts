@@ -1,5 +1,5 @@
 import { AuthRequiredError, type MethodAuthContext } from '@atproto/xrpc-server'
-import type { AccountAuthFn } from '../auth/verifier.js'
+import type { AccountAuthStep } from '../auth/verifier.js'
 import { clientLimitKey } from '../net/client-address.js'
 import type { LimitsConfig } from '../config.js'
 import type { Limiter, LimitStore } from './limit-store.js'
@@ -26,20 +26,23 @@ export class AbuseLimits {
    * A 429 from inside the verifier (service auth's resolution limits) gets its headers here
    * too. Addresses are counted by clientLimitKey: an IPv6 client by its /64.
    */
-  limitAuthFailures(verify: AccountAuthFn): AccountAuthFn {
-    const limiter = this.authFailures
-    return async (ctx) => {
-      try {
-        return await verify(ctx)
-      } catch (err) {
-        if (err instanceof RateLimitedError) setRateLimitHeaders(ctx.res, err.status, err.windowSeconds)
-        if (!limiter || !(err instanceof AuthRequiredError)) throw err
-        const status = await limiter.hit(clientLimitKey(ctx.req))
-        if (!status.limited) throw err
-        setRateLimitHeaders(ctx.res, status)
-        throw tooManyFailures(status)
-      }
+  limitAuthFailures(verify: AccountAuthStep): AccountAuthStep {
+    return (ctx) => {
+      const auth = verify(ctx)
+      // A credential at hand is valid: it passes at once (see AccountAuthStep).
+      return auth instanceof Promise ? auth.catch((err: unknown) => this.refused(err, ctx)) : auth
     }
+  }
+
+  /** A failed authentication: counted, and answered 429 once its address is over the limit. */
+  private async refused(err: unknown, ctx: Pick<MethodAuthContext, 'req' | 'res'>): Promise<never> {
+    const limiter = this.authFailures
+    if (err instanceof RateLimitedError) setRateLimitHeaders(ctx.res, err.status, err.windowSeconds)
+    if (!limiter || !(err instanceof AuthRequiredError)) throw err
+    const status = await limiter.hit(clientLimitKey(ctx.req))
+    if (!status.limited) throw err
+    setRateLimitHeaders(ctx.res, status)
+    throw tooManyFailures(status)
   }
 
   /**
