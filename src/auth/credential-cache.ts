@@ -9,17 +9,26 @@ export type CredentialCacheOptions = {
    * cache (no heartbeat back within its period), so staleness is bounded at request time.
    */
   isFeedAlive?: () => boolean
+  /** Milliseconds on a monotonic clock (performance.now); a test's own to advance. */
+  clock?: { now(): number }
 }
 
 /** What a lookup found: a cached credential, a cached "no such credential", or nothing. */
 export type CacheLookup<T> =
-  | { state: 'hit'; value: T }
+  /** `refresh`: the entry is near its end; read it again (`readOnce`), while `value` is served. */
+  | { state: 'hit'; value: T; refresh?: FillTicket }
   | { state: 'unknown' }
   /** Not cached: read the database, then `fill` with the ticket so a stale read cannot land. */
   | { state: 'miss'; ticket: FillTicket }
 
 /** The cache's epoch when a database read began. */
 export type FillTicket = { epoch: number }
+
+/** A cached credential, and when a hit should have it read again (see CredentialCache). */
+type Entry<T> = { value: T; refreshAt: number }
+
+/** The share of an entry's life after which a hit has it read again. */
+const refreshAfter = 0.75
 
 /** A database read of one credential, begun under `epoch`. */
 type Read<T> = { epoch: number; value: Promise<T | undefined> }
@@ -43,12 +52,19 @@ export type CacheCounters = { hits: number; negativeHits: number; misses: number
  *
  * Each entry lives between 80 % and 100 % of the TTL (drawn when it is stored), so that keys
  * first used together (a fleet's warm-up, a batch job's start) do not all expire together.
+ * The first hit in the last quarter of an entry's life has it read again in the background
+ * (the lookup hands out a ticket for `readOnce`) while the entry is still served: a
+ * credential in steady use is refreshed before it expires, so its requests do not all wait
+ * for the database at once when it does (the benchmark's hot keys, used in step by many
+ * connections, spent most of their time in such waits). No entry is served longer after
+ * the read that stored it than before, and a refresh read under an older epoch is dropped
+ * like any other fill.
  *
  * While suspended (its invalidation feed is down) the cache serves nothing and keeps nothing:
  * every lookup goes to the database (fail closed, never stale).
  */
 export class CredentialCache<T extends { id: string }> {
-  private readonly known: LRUCache<string, T>
+  private readonly known: LRUCache<string, Entry<T>>
   private readonly unknown: LRUCache<string, true> | undefined
   /** Which cache key holds each credential id, so an invalidation by id finds its entry. */
   private readonly keyById = new Map<string, string>()
@@ -61,14 +77,17 @@ export class CredentialCache<T extends { id: string }> {
   private negativeHits = 0
   private misses = 0
   private readonly isFeedAlive: () => boolean
+  private readonly clock: { now(): number }
 
   constructor(opts: CredentialCacheOptions) {
     this.isFeedAlive = opts.isFeedAlive ?? (() => true)
     this.ttlMs = opts.ttlMs
-    this.known = new LRUCache<string, T>({
+    this.clock = opts.clock ?? performance
+    this.known = new LRUCache<string, Entry<T>>({
       max: opts.maxEntries,
       ttl: opts.ttlMs,
-      dispose: (value, cacheKey) => {
+      perf: this.clock,
+      dispose: ({ value }, cacheKey) => {
         if (this.keyById.get(value.id) === cacheKey) this.keyById.delete(value.id)
       },
     })
@@ -80,10 +99,13 @@ export class CredentialCache<T extends { id: string }> {
 
   lookup(cacheKey: string): CacheLookup<T> {
     if (this.isServing) {
-      const value = this.known.get(cacheKey)
-      if (value) {
+      const entry = this.known.get(cacheKey)
+      if (entry) {
         this.hits++
-        return { state: 'hit', value }
+        if (entry.refreshAt > this.clock.now()) return { state: 'hit', value: entry.value }
+        // One refresh per entry: a failed read leaves it to expire as it would have.
+        entry.refreshAt = Infinity
+        return { state: 'hit', value: entry.value, refresh: { epoch: this.epoch } }
       }
       if (this.unknown?.get(cacheKey)) {
         this.negativeHits++
@@ -119,11 +141,14 @@ export class CredentialCache<T extends { id: string }> {
   fill(cacheKey: string, value: T | undefined, ticket: FillTicket): void {
     if (!this.isServing || ticket.epoch !== this.epoch) return
     if (value === undefined) {
+      // Gone from the database (a refresh can find that): no longer served either.
+      this.known.delete(cacheKey)
       this.unknown?.set(cacheKey, true)
       return
     }
     this.unknown?.delete(cacheKey)
-    this.known.set(cacheKey, value, { ttl: this.ttlMs * (0.8 + 0.2 * Math.random()) })
+    const lifeMs = this.ttlMs * (0.8 + 0.2 * Math.random())
+    this.known.set(cacheKey, { value, refreshAt: this.clock.now() + refreshAfter * lifeMs }, { ttl: lifeMs })
     this.keyById.set(value.id, cacheKey)
   }
 

@@ -314,7 +314,12 @@ function readThrough<T extends { id: string }>(
 ): Cached<T> {
   if (!cache) return read(Buffer.from(hashBase64, 'base64'))
   const cached = cache.lookup(hashBase64)
-  if (cached.state === 'hit') return cached.value
+  if (cached.state === 'hit') {
+    // In the background: a failed refresh changes nothing (the entry expires as it would
+    // have, and the next miss reads and reports as usual).
+    if (cached.refresh) cache.readOnce(hashBase64, cached.refresh, () => read(Buffer.from(hashBase64, 'base64'))).catch(() => undefined)
+    return cached.value
+  }
   if (cached.state === 'unknown') return undefined
   return cache.readOnce(hashBase64, cached.ticket, () => read(Buffer.from(hashBase64, 'base64')))
 }

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest'
+import { CredentialCache, type CacheLookup } from '../src/auth/credential-cache.js'
+
+type Key = { id: string; revoked: boolean }
+
+/** A cache on a clock the test advances; every entry's life is between 800 and 1,000 ms. */
+function cacheOnTestClock() {
+  let now = 10_000
+  const cache = new CredentialCache<Key>({ maxEntries: 100, ttlMs: 1_000, negativeTtlMs: 1_000, clock: { now: () => now } })
+  return {
+    cache,
+    advance: async (ms: number) => {
+      now += ms
+      // lru-cache keeps a reading of its clock for a millisecond of real time.
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    },
+  }
+}
+
+/** Stores `value` as a database read after a miss would. */
+async function store(cache: CredentialCache<Key>, cacheKey: string, value: Key | undefined) {
+  const miss = cache.lookup(cacheKey)
+  if (miss.state !== 'miss') throw new Error(`expected a miss, got ${miss.state}`)
+  await cache.readOnce(cacheKey, miss.ticket, async () => value)
+}
+
+const hitValue = (lookup: CacheLookup<Key>) => (lookup.state === 'hit' ? lookup.value : lookup.state)
+
+describe('CredentialCache: a credential in steady use is read again before it expires', () => {
+  it('serves an entry without a refresh for the first three quarters of its shortest life', async () => {
+    const { cache, advance } = cacheOnTestClock()
+    await store(cache, 'k', { id: 'key-1', revoked: false })
+    await advance(590)
+    const lookup = cache.lookup('k')
+    expect(lookup).toEqual({ state: 'hit', value: { id: 'key-1', revoked: false } })
+  })
+
+  it('asks the first hit near the end for one refresh, serves the entry meanwhile, and then serves the fresh read for a new life', async () => {
+    const { cache, advance } = cacheOnTestClock()
+    await store(cache, 'k', { id: 'key-1', revoked: false })
+    await advance(760)
+    const first = cache.lookup('k')
+    expect(first.state === 'hit' && first.refresh).toBeTruthy()
+    expect(hitValue(first)).toEqual({ id: 'key-1', revoked: false })
+    // Only one refresh is asked for.
+    const second = cache.lookup('k')
+    expect(second.state === 'hit' && second.refresh).toBeFalsy()
+
+    if (first.state !== 'hit' || !first.refresh) throw new Error('no refresh asked')
+    await cache.readOnce('k', first.refresh, async () => ({ id: 'key-1', revoked: true }))
+    // Past the end of the first entry's longest life: the refreshed one answers, as it now reads.
+    await advance(400)
+    expect(hitValue(cache.lookup('k'))).toEqual({ id: 'key-1', revoked: true })
+  })
+
+  it('never serves an entry longer after its read than its life when no refresh lands', async () => {
+    const { cache, advance } = cacheOnTestClock()
+    await store(cache, 'k', { id: 'key-1', revoked: false })
+    await advance(760)
+    expect(cache.lookup('k').state).toBe('hit')
+    await advance(300)
+    expect(cache.lookup('k').state).toBe('miss')
+  })
+
+  it('drops a refresh that an invalidation overtook', async () => {
+    const { cache, advance } = cacheOnTestClock()
+    await store(cache, 'k', { id: 'key-1', revoked: false })
+    await advance(760)
+    const near = cache.lookup('k')
+    if (near.state !== 'hit' || !near.refresh) throw new Error('no refresh asked')
+    const refresh = near.refresh
+    cache.invalidate('key-1')
+    await cache.readOnce('k', refresh, async () => ({ id: 'key-1', revoked: false }))
+    expect(cache.lookup('k').state).toBe('miss')
+  })
+
+  it('stops serving a credential that a refresh finds gone', async () => {
+    const { cache, advance } = cacheOnTestClock()
+    await store(cache, 'k', { id: 'key-1', revoked: false })
+    await advance(760)
+    const near = cache.lookup('k')
+    if (near.state !== 'hit' || !near.refresh) throw new Error('no refresh asked')
+    await cache.readOnce('k', near.refresh, async () => undefined)
+    expect(cache.lookup('k').state).toBe('unknown')
+  })
+})
