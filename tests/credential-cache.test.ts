@@ -27,10 +27,10 @@ async function store(cache: CredentialCache<Key>, cacheKey: string, value: Key |
 const hitValue = (lookup: CacheLookup<Key>) => (lookup.state === 'hit' ? lookup.value : lookup.state)
 
 describe('CredentialCache: a credential in steady use is read again before it expires', () => {
-  it('serves an entry without a refresh for the first three quarters of its shortest life', async () => {
+  it('serves an entry without a refresh for the first half of its shortest life', async () => {
     const { cache, advance } = cacheOnTestClock()
     await store(cache, 'k', { id: 'key-1', revoked: false })
-    await advance(590)
+    await advance(390)
     const lookup = cache.lookup('k')
     expect(lookup).toEqual({ state: 'hit', value: { id: 'key-1', revoked: false } })
   })
@@ -38,7 +38,7 @@ describe('CredentialCache: a credential in steady use is read again before it ex
   it('asks the first hit near the end for one refresh, serves the entry meanwhile, and then serves the fresh read for a new life', async () => {
     const { cache, advance } = cacheOnTestClock()
     await store(cache, 'k', { id: 'key-1', revoked: false })
-    await advance(760)
+    await advance(510)
     const first = cache.lookup('k')
     expect(first.state === 'hit' && first.refresh).toBeTruthy()
     expect(hitValue(first)).toEqual({ id: 'key-1', revoked: false })
@@ -49,23 +49,23 @@ describe('CredentialCache: a credential in steady use is read again before it ex
     if (first.state !== 'hit' || !first.refresh) throw new Error('no refresh asked')
     await cache.readOnce('k', first.refresh, async () => ({ id: 'key-1', revoked: true }))
     // Past the end of the first entry's longest life: the refreshed one answers, as it now reads.
-    await advance(400)
+    await advance(550)
     expect(hitValue(cache.lookup('k'))).toEqual({ id: 'key-1', revoked: true })
   })
 
   it('never serves an entry longer after its read than its life when no refresh lands', async () => {
     const { cache, advance } = cacheOnTestClock()
     await store(cache, 'k', { id: 'key-1', revoked: false })
-    await advance(760)
+    await advance(510)
     expect(cache.lookup('k').state).toBe('hit')
-    await advance(300)
+    await advance(500)
     expect(cache.lookup('k').state).toBe('miss')
   })
 
   it('drops a refresh that an invalidation overtook', async () => {
     const { cache, advance } = cacheOnTestClock()
     await store(cache, 'k', { id: 'key-1', revoked: false })
-    await advance(760)
+    await advance(510)
     const near = cache.lookup('k')
     if (near.state !== 'hit' || !near.refresh) throw new Error('no refresh asked')
     const refresh = near.refresh
@@ -77,7 +77,7 @@ describe('CredentialCache: a credential in steady use is read again before it ex
   it('stops serving a credential that a refresh finds gone', async () => {
     const { cache, advance } = cacheOnTestClock()
     await store(cache, 'k', { id: 'key-1', revoked: false })
-    await advance(760)
+    await advance(510)
     const near = cache.lookup('k')
     if (near.state !== 'hit' || !near.refresh) throw new Error('no refresh asked')
     await cache.readOnce('k', near.refresh, async () => undefined)
