@@ -26,6 +26,12 @@ async function store(cache: CredentialCache<Key>, cacheKey: string, value: Key |
 
 const hitValue = (lookup: CacheLookup<Key>) => (lookup.state === 'hit' ? lookup.value : lookup.state)
 
+/** The refresh ticket a lookup handed out (the test fails without one). */
+function refreshOf(lookup: CacheLookup<Key>) {
+  if (lookup.state !== 'hit' || !lookup.refresh) throw new Error(`no refresh asked (${lookup.state})`)
+  return lookup.refresh
+}
+
 describe('CredentialCache: a credential in steady use is read again before it expires', () => {
   it('serves an entry without a refresh for the first half of its shortest life', async () => {
     const { cache, advance } = cacheOnTestClock()
@@ -46,8 +52,7 @@ describe('CredentialCache: a credential in steady use is read again before it ex
     const second = cache.lookup('k')
     expect(second.state === 'hit' && second.refresh).toBeFalsy()
 
-    if (first.state !== 'hit' || !first.refresh) throw new Error('no refresh asked')
-    await cache.readOnce('k', first.refresh, async () => ({ id: 'key-1', revoked: true }))
+    await cache.readOnce('k', refreshOf(first), async () => ({ id: 'key-1', revoked: true }))
     // Past the end of the first entry's longest life: the refreshed one answers, as it now reads.
     await advance(550)
     expect(hitValue(cache.lookup('k'))).toEqual({ id: 'key-1', revoked: true })
@@ -66,9 +71,7 @@ describe('CredentialCache: a credential in steady use is read again before it ex
     const { cache, advance } = cacheOnTestClock()
     await store(cache, 'k', { id: 'key-1', revoked: false })
     await advance(510)
-    const near = cache.lookup('k')
-    if (near.state !== 'hit' || !near.refresh) throw new Error('no refresh asked')
-    const refresh = near.refresh
+    const refresh = refreshOf(cache.lookup('k'))
     cache.invalidate('key-1')
     await cache.readOnce('k', refresh, async () => ({ id: 'key-1', revoked: false }))
     expect(cache.lookup('k').state).toBe('miss')
@@ -78,9 +81,7 @@ describe('CredentialCache: a credential in steady use is read again before it ex
     const { cache, advance } = cacheOnTestClock()
     await store(cache, 'k', { id: 'key-1', revoked: false })
     await advance(510)
-    const near = cache.lookup('k')
-    if (near.state !== 'hit' || !near.refresh) throw new Error('no refresh asked')
-    await cache.readOnce('k', near.refresh, async () => undefined)
+    await cache.readOnce('k', refreshOf(cache.lookup('k')), async () => undefined)
     expect(cache.lookup('k').state).toBe('unknown')
   })
 })

@@ -23,6 +23,9 @@ export interface LimitStore {
   close(): Promise<void>
 }
 
+/** One string for a limit's row (`name`, `key`), as a map key: the two columns, newline-joined. */
+export const limitRowId = (row: { name: string; key: string }) => `${row.name}\n${row.key}`
+
 /** Each instance counts on its own (the embedded database's default: there is one instance). */
 export class MemoryLimitStore implements LimitStore {
   readonly instances = 1

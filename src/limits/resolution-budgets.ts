@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache'
 import { takeBucketToken } from '../db/limit-buckets.js'
 import type { DatabaseSchema } from '../db/schema.js'
 import type { Logger } from '../logger.js'
+import { limitRowId } from './limit-store.js'
 import { TokenBucket, TokenBuckets, takeFromAll, type BucketRate } from './token-bucket.js'
 import { RateLimitedError } from './window-limiter.js'
 
@@ -67,7 +68,7 @@ export class SharedResolutionBudgets implements ResolutionBudgets {
     ]
     const now = this.now()
     // Refused from memory, nothing is taken (as takeFromAll takes nothing).
-    for (const bucket of buckets) if ((this.refusedUntil.get(bucketId(bucket)) ?? 0) > now) throw refusal(bucket)
+    for (const bucket of buckets) if ((this.refusedUntil.get(limitRowId(bucket)) ?? 0) > now) throw refusal(bucket)
     for (const bucket of buckets) {
       let tokensLeft: number | undefined
       try {
@@ -80,14 +81,12 @@ export class SharedResolutionBudgets implements ResolutionBudgets {
       this.degraded = false
       // A client refused by the budget of all clients has spent one of its own: a token is not given back.
       if (tokensLeft === undefined) {
-        this.refusedUntil.set(bucketId(bucket), now + 1000 / bucket.perSecond)
+        this.refusedUntil.set(limitRowId(bucket), now + 1000 / bucket.perSecond)
         throw refusal(bucket)
       }
     }
   }
 }
-
-const bucketId = (bucket: { name: string; key: string }) => `${bucket.name}\n${bucket.key}`
 
 /** Presented as the bucket's steady rate (`perSecond` per 1-second window), as TokenBucket does. */
 function refusal(rate: BucketRate): RateLimitedError {

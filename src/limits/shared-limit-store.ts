@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import { addToLimitCounters, deleteEndedLimitWindows, forgetLimitInstance, type CounterCount } from '../db/limit-counters.js'
+import { addToLimitCounters, deleteEndedLimitWindows, forgetLimitInstance } from '../db/limit-counters.js'
 import type { DatabaseSchema } from '../db/schema.js'
 import type { Logger } from '../logger.js'
-import type { Limiter, LimitStore } from './limit-store.js'
+import { limitRowId, type Limiter, type LimitStore } from './limit-store.js'
 import { SharedWindowLimiter, type CounterWriter, type SharedCounter } from './shared-window-limiter.js'
 
 export type SharedLimitStoreOptions = {
@@ -117,9 +117,9 @@ export class SharedLimitStore implements LimitStore, CounterWriter {
       )
       this.instances = instances
       this.recovered()
-      const byCounter = new Map(counts.map((count) => [counterId(count), count]))
+      const byCounter = new Map(counts.map((count) => [limitRowId(count), count]))
       for (const { counter, events, waiters } of batch) {
-        const count = byCounter.get(counterId({ name: counter.limiter.name, key: counter.key }))
+        const count = byCounter.get(limitRowId({ name: counter.limiter.name, key: counter.key }))
         if (count) counter.limiter.written(counter, events, waiters, count.count, count.windowEndsInMs)
         else counter.limiter.notWritten(counter, events, waiters)
       }
@@ -157,5 +157,3 @@ export class SharedLimitStore implements LimitStore, CounterWriter {
     this.logger.info('limit counters written again: limits are counted across the fleet')
   }
 }
-
-const counterId = (counter: Pick<CounterCount, 'name' | 'key'>) => `${counter.name}\n${counter.key}`
