@@ -42,7 +42,7 @@ export function authenticatedMethod<P extends Params, I extends Input, O extends
   const authenticate = method.scope === undefined ? verify : withScope(verify, method.scope)
   if (method.type === 'procedure') return { auth: authenticate, opts: method.opts, handler: method.handler }
   const { handler } = method
-  return { handler: (ctx: HandlerContext<void, P, I>) => whenKnown(authenticate(ctx), (auth) => handler({ ...ctx, auth })) }
+  return { handler: (ctx: HandlerContext<void, P, I>) => whenKnown(authenticate(ctx), (auth) => handler(withAuth(ctx, auth))) }
 }
 
 /**
@@ -61,4 +61,14 @@ export function withScope(verify: AccountAuthStep, scope: Scope): AccountAuthSte
       }
       return auth
     })
+}
+
+/**
+ * The context xrpc-server made for a query, its `auth` (unset: the query has no `auth`
+ * option) now the caller: set in place rather than in a copy, one object fewer a call.
+ */
+function withAuth<P extends Params, I extends Input>(ctx: HandlerContext<void, P, I>, auth: AccountAuth): HandlerContext<AccountAuth, P, I> {
+  const authenticated = ctx as unknown as HandlerContext<AccountAuth, P, I>
+  authenticated.auth = auth
+  return authenticated
 }

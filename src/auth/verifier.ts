@@ -141,8 +141,10 @@ export class AuthVerifier {
   authenticate: AccountAuthStep = ({ req, res }) => {
     // Responses depend on the credential: never let a shared cache keep or mix them.
     res.setHeader('Cache-Control', 'private')
-    // Appended: CORS may already have said `Vary: Origin`.
-    res.appendHeader('Vary', 'Authorization, Cookie')
+    // Appended when CORS has already said `Vary: Origin` (set otherwise: appendHeader
+    // checks the name and value again, and then sets it anyway).
+    if (res.hasHeader('Vary')) res.appendHeader('Vary', 'Authorization, Cookie')
+    else res.setHeader('Vary', 'Authorization, Cookie')
     try {
       return whenKnown(this.verifyPresented(req.headers, new RequestCall(req)), toAccountAuth)
     } catch (err) {
@@ -217,17 +219,19 @@ export class AuthVerifier {
 
   private verifyBearer(authorization: string, call: ServiceAuthCall | undefined): Credentials | Promise<Credentials> {
     const secret = readBearerToken(authorization)
-    if (secret !== undefined && call !== undefined && this.serviceAuth && looksLikeJwt(secret)) {
+    if (secret === undefined) return refuse(refusals.malformedBearer)
+    // A key first, as nearly every bearer is one: its form has no dot, so no key can also
+    // look like a JWT, and the order changes no answer.
+    if (isApiKeySecret(secret)) return whenKnown(this.findKey(hashSecretBase64(secret)), this.acceptKey)
+    if (call !== undefined && this.serviceAuth && looksLikeJwt(secret)) {
       const verified = this.serviceAuth.verify(secret, call.method(), call.clientAddress())
       return verified.then(({ did }) => ({ type: 'serviceAuth', did, scopes: everyScope }))
     }
-    if (secret === undefined || !isApiKeySecret(secret)) {
-      return refuse(refusals.malformedBearer)
-    }
-    return whenKnown(this.findKey(hashSecretBase64(secret)), (key) => this.acceptKey(key))
+    return refuse(refusals.malformedBearer)
   }
 
-  private acceptKey(key: KnownKey | undefined): Credentials | Promise<Credentials> {
+  /** An arrow function, made once: it is handed on for every request with a key. */
+  private readonly acceptKey = (key: KnownKey | undefined): Credentials | Promise<Credentials> => {
     if (!key) return refuse(refusals.unknownKey)
     const now = this.now()
     const state = credentialState(key, now)
