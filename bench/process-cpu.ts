@@ -13,3 +13,20 @@ export function readCpuSeconds(pid: number): number {
   // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
 }
+
+/**
+ * Resolves once `pid` has used at most 10 % of a core over a quarter of a second (or after
+ * `timeoutMs`): for work a request set off in the background (a cache refresh, a batch of
+ * `lastUsedAt` writes) to finish before a timed load begins.
+ */
+export async function waitUntilIdle(pid: number, timeoutMs = 15_000): Promise<void> {
+  const periodMs = 250
+  const deadline = performance.now() + timeoutMs
+  let before = readCpuSeconds(pid)
+  while (performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, periodMs))
+    const now = readCpuSeconds(pid)
+    if (now - before <= (0.1 * periodMs) / 1000) return
+    before = now
+  }
+}

@@ -3,7 +3,8 @@
 // server as production runs it, and two anchors beside it (a bare Express route, a bare
 // xrpc-server query), each in its own process, and drives load from this process with
 // autocannon, one server at a time. Results are medians of alternating trials and ratios
-// within one run, printed and written to bench/results/.
+// within one run, printed and written to bench/results/. b/a is also measured paired: two
+// identical servers under a and b at once (pairedRounds).
 import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -16,7 +17,7 @@ import { displayPrefix, generateApiKeySecret, hashSecret } from '../dist/src/aut
 import { profileClockNow, topSelfTime, type SelfTimeEntry } from './cpu-profile.ts'
 import { runMicroBenchmark } from './micro.ts'
 import { PostgresCpuSampler } from './postgres-cpu.ts'
-import { readCpuSeconds } from './process-cpu.ts'
+import { readCpuSeconds, waitUntilIdle } from './process-cpu.ts'
 import { describeMachine, percentile, round, writeResultFile } from './results.ts'
 import { createScratchDatabase, runCommand, startServer, stopServer, type ServerOptions, type ServerProcess } from './server-process.ts'
 import { formatSpread, spread, type Spread } from './trials.ts'
@@ -116,6 +117,16 @@ async function main() {
     const pipelineTrials = await alternate(pipeline, rounds)
     log(`key cache during b's trials: ${JSON.stringify(sumLookups(bLookups))}`)
     await Promise.all([stopServer(h), stopServer(x)])
+
+    const twin = await start()
+    await load(twin, 'warm-up', describeService, { seconds: 3 })
+    const paired = await pairedRounds([cached, twin], async (aServer, bServer) => {
+      await touchEach(bServer, seed.hotSecrets)
+      await waitUntilIdle(bServer.process.pid as number)
+      const half = { connections: connections / 2 }
+      return Promise.all([load(aServer, 'a (paired)', describeService, half), load(bServer, 'b (paired)', hotKeyRequests(seed.hotSecrets), half)])
+    })
+    await stopServer(twin)
     const otherScenarios = await alternate(
       {
         d: () => load(cached, 'd', { path: '/xrpc/dev.cocore.account.listApiKeys', headers: bearer(seed.listSecret) }),
@@ -128,7 +139,7 @@ async function main() {
     await stopServer(cached)
 
     const uncached = await start({ KEY_CACHE: 'off' })
-    await load(uncached, 'warm-up', hotKeyRequests(seed.hotSecrets), 3)
+    await load(uncached, 'warm-up', hotKeyRequests(seed.hotSecrets), { seconds: 3 })
     const uncachedTrials = await alternate({ c: () => load(uncached, 'c', hotKeyRequests(seed.hotSecrets)) }, otherTrials)
     await stopServer(uncached)
 
@@ -139,7 +150,7 @@ async function main() {
     const propagation = await measurePropagation(a, b, seed.propagationSecret)
     await Promise.all([stopServer(a), stopServer(b)])
 
-    report({ ...pipelineTrials, ...otherScenarios, ...uncachedTrials }, propagation, profile)
+    report({ ...pipelineTrials, ...otherScenarios, ...uncachedTrials }, paired, propagation, profile)
   } finally {
     for (const server of servers) server.kill('SIGKILL')
     await admin.end()
@@ -175,11 +186,14 @@ function sumLookups(all: CacheLookups[]): CacheLookups {
  * live 48–60 s and are refreshed from half that, so without the touch b's load found many of
  * its keys expired or due, and its 32 connections, walking one list in step, queued behind
  * the same reads: a measure of this bench's pauses, not of a key in use (which the refresh
- * keeps cached) nor of the pipeline. c measures the reads. The cache's lookups during the
- * timed load go to `lookups`, to show what b measured.
+ * keeps cached) nor of the pipeline. c measures the reads. The load waits for the work the
+ * touch sets off in the background (10,000 refreshes, a batch of `lastUsedAt` writes): left
+ * in the timed load, it was a read for every 17 requests of b, several µs of CPU a request.
+ * The cache's lookups during the timed load go to `lookups`, to show what b measured.
  */
 async function cachedKeysTrial(server: ServerProcess, hotSecrets: string[], lookups: CacheLookups[]): Promise<Trial> {
   await touchEach(server, hotSecrets)
+  await waitUntilIdle(server.process.pid as number)
   const before = await keyCacheLookups(server)
   const trial = await load(server, 'b', hotKeyRequests(hotSecrets))
   lookups.push(lookupsBetween(before, await keyCacheLookups(server)))
@@ -200,6 +214,27 @@ async function alternate(scenarios: Record<string, () => Promise<Trial>>, count:
 }
 
 /**
+ * b/a measured the steadier way, after the rounds: two identical servers, one under a and
+ * one under b at the same time (half the connections each), swapped each round, for
+ * --rounds rounds; the ratio is a's CPU per request over b's, within each round. Run one at
+ * a time, trials of this shared machine move ±25 % between runs, both ways, and a round
+ * cannot tell 5 µs apart; run together, a and b see the same machine at the same moment,
+ * and what each server's process spent on a request is compared, not req/s (the two
+ * servers compete for the cores, so req/s says which one the scheduler favoured).
+ */
+async function pairedRounds(
+  servers: [ServerProcess, ServerProcess],
+  round: (aServer: ServerProcess, bServer: ServerProcess) => Promise<[Trial, Trial]>,
+): Promise<Spread> {
+  const ratios: number[] = []
+  for (let i = 0; i < rounds; i++) {
+    const [a, b] = await (i % 2 === 0 ? round(servers[0], servers[1]) : round(servers[1], servers[0]))
+    ratios.push(a.cpuMicros / (b.cpuMicros || 1))
+  }
+  return spread(ratios)
+}
+
+/**
  * A server of its own started with --cpu-prof, b's load for one trial, then the top self-time
  * entries of that trial (the profile is written when the server exits on SIGTERM).
  */
@@ -211,7 +246,7 @@ async function profileUnderLoad(
   try {
     const server = await start({}, { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })
     await touchEach(server, hotSecrets)
-    await load(server, 'warm-up', hotKeyRequests(hotSecrets), 3)
+    await load(server, 'warm-up', hotKeyRequests(hotSecrets), { seconds: 3 })
     const loadBegan = profileClockNow()
     await load(server, 'b (profiled)', hotKeyRequests(hotSecrets))
     await stopServer(server)
@@ -331,11 +366,12 @@ function createRequests(secrets: string[]): autocannon.Request[] {
   ]
 }
 
-async function load(server: ServerProcess, name: string, requests: Requests, seconds = durationSeconds): Promise<Trial> {
+/** `seconds` of load (--duration by default) over `connections` (--connections by default). */
+async function load(server: ServerProcess, name: string, requests: Requests, opts: { seconds?: number; connections?: number } = {}): Promise<Trial> {
   const options: autocannon.Options = {
     url: server.url,
-    connections,
-    duration: seconds,
+    connections: opts.connections ?? connections,
+    duration: opts.seconds ?? durationSeconds,
     ...(Array.isArray(requests) ? { requests } : { requests: [{ method: 'GET', path: requests.path, headers: requests.headers }] }),
   }
   const pid = server.process.pid as number
@@ -353,7 +389,7 @@ async function load(server: ServerProcess, name: string, requests: Requests, sec
     requestsPerSecond: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
-    cpuMicros: round((1e6 * cpuSeconds) / Math.max(result.requests.total, 1), 0),
+    cpuMicros: round((1e6 * cpuSeconds) / Math.max(result.requests.total, 1), 1),
     postgresMicros: round((1e6 * postgresSeconds) / Math.max(result.requests.total, 1), 0),
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
@@ -414,7 +450,7 @@ async function expectStatus(res: Response, status: number) {
 
 type Propagation = { trials: number; p50: number; p99: number; max: number }
 
-function report(trialsByName: Record<string, Trial[]>, propagation: Propagation, profile: SelfTimeEntry[] | undefined) {
+function report(trialsByName: Record<string, Trial[]>, paired: Spread, propagation: Propagation, profile: SelfTimeEntry[] | undefined) {
   const order = ['h', 'x', 'a', 'b', 'c', 'd', 'e', 'f', 'f-fresh']
   const rows = order.flatMap((name) => (trialsByName[name] ? [summarize(name, trialsByName[name])] : []))
   const byName = Object.fromEntries(rows.map((r) => [r.name, r]))
@@ -432,6 +468,7 @@ function report(trialsByName: Record<string, Trial[]>, propagation: Propagation,
     'a/x (CPU)': roundCpuRatio('a', 'x'),
     'b/a': roundRatio('b', 'a'),
     'b/a (CPU)': roundCpuRatio('b', 'a'),
+    'b/a (paired, CPU)': paired,
     'b/h': roundRatio('b', 'h'),
     'x/h': roundRatio('x', 'h'),
     'c/a': medianRatio('c', 'a'),
@@ -450,7 +487,7 @@ function report(trialsByName: Record<string, Trial[]>, propagation: Propagation,
         `| ${r.name} | ${r.label} | ${r.requestsPerSecond.trials} | ${r.requestsPerSecond.median} (${r.requestsPerSecond.min}–${r.requestsPerSecond.max}) | ${r.p50.median} | ${r.p99.median} | ${r.cpuMicros.median} | ${r.postgresMicros.median} | ${r.non2xx} | ${r.errors} |`,
     ),
     '',
-    ...Object.entries(ratios).map(([name, value]) => `${name.padEnd(11)} ${formatSpread(value)}`),
+    ...Object.entries(ratios).map(([name, value]) => `${name.padEnd(18)} ${formatSpread(value)}`),
     `p99(b)/p99(a) ${p99bOverA.toFixed(2)}`,
     `g (revocation propagation, ${propagation.trials} trials): p50 ${propagation.p50} ms, p99 ${propagation.p99} ms, max ${propagation.max} ms`,
     ...(profile
