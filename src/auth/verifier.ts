@@ -141,10 +141,9 @@ export class AuthVerifier {
   authenticate: AccountAuthStep = ({ req, res }) => {
     // Responses depend on the credential: never let a shared cache keep or mix them.
     res.setHeader('Cache-Control', 'private')
-    // Appended when CORS has already said `Vary: Origin` (set otherwise: appendHeader
-    // checks the name and value again, and then sets it anyway).
-    if (res.hasHeader('Vary')) res.appendHeader('Vary', 'Authorization, Cookie')
-    else res.setHeader('Vary', 'Authorization, Cookie')
+    // Appended: CORS may already have said `Vary: Origin`. (Not hasHeader, then set: a
+    // sibling service's `res` for the exported verifier need have only these two methods.)
+    res.appendHeader('Vary', 'Authorization, Cookie')
     try {
       return whenKnown(this.verifyPresented(req.headers, new RequestCall(req)), toAccountAuth)
     } catch (err) {
