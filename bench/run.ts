@@ -105,8 +105,8 @@ async function main() {
       a: () => load(cached, 'a', describeService),
       b: () => cachedKeysTrial(cached, seed.hotSecrets, bLookups),
     }
+    // b's warm-up trial uses each hot key first (cachedKeysTrial).
     log('warming up')
-    await touchEach(cached, seed.hotSecrets)
     await touchEach(cached, seed.unknownSecrets)
     for (const run of Object.values(pipeline)) await run()
 
@@ -121,8 +121,7 @@ async function main() {
     const twin = await start()
     await load(twin, 'warm-up', describeService, { seconds: 3 })
     const paired = await pairedRounds([cached, twin], async (aServer, bServer) => {
-      await touchEach(bServer, seed.hotSecrets)
-      await waitUntilIdle(bServer.process.pid as number)
+      await useEachOnce(bServer, seed.hotSecrets)
       const half = { connections: connections / 2 }
       return Promise.all([load(aServer, 'a (paired)', describeService, half), load(bServer, 'b (paired)', hotKeyRequests(seed.hotSecrets), half)])
     })
@@ -192,12 +191,17 @@ function sumLookups(all: CacheLookups[]): CacheLookups {
  * The cache's lookups during the timed load go to `lookups`, to show what b measured.
  */
 async function cachedKeysTrial(server: ServerProcess, hotSecrets: string[], lookups: CacheLookups[]): Promise<Trial> {
-  await touchEach(server, hotSecrets)
-  await waitUntilIdle(server.process.pid as number)
+  await useEachOnce(server, hotSecrets)
   const before = await keyCacheLookups(server)
   const trial = await load(server, 'b', hotKeyRequests(hotSecrets))
   lookups.push(lookupsBetween(before, await keyCacheLookups(server)))
   return trial
+}
+
+/** One request with each key, then a wait until the server is done with what they set off (see cachedKeysTrial). */
+async function useEachOnce(server: ServerProcess, secrets: string[]) {
+  await touchEach(server, secrets)
+  await waitUntilIdle(server.process.pid as number)
 }
 
 /** `count` rounds of every scenario, one after the other, the starting one turning each round. */

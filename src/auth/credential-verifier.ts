@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../logger.js'
 import { withScope } from './authenticated-method.js'
 import { buildAuthVerifier } from './build-verifier.js'
 import { requireScope, type Scope } from './scopes.js'
-import type { AccountAuth, AccountAuthFn, Credentials } from './verifier.js'
+import { alwaysPromised, type AccountAuth, type AccountAuthFn, type Credentials } from './verifier.js'
 
 export type CredentialVerifierOptions = {
   /** The Postgres database the account service uses (it may go through a transaction-mode pooler). */
@@ -67,11 +67,8 @@ export async function createCredentialVerifier(opts: CredentialVerifierOptions):
         return credentials
       })
     },
-    xrpcAuth: verifier.account,
-    xrpcAuthFor: (scope) => {
-      const authenticate = withScope(verifier.authenticate, scope)
-      return (ctx) => Promise.resolve(authenticate(ctx))
-    },
+    xrpcAuth: alwaysPromised(verifier.authenticate),
+    xrpcAuthFor: (scope) => alwaysPromised(withScope(verifier.authenticate, scope)),
     async close() {
       await listener?.stop()
       await verifier.close()

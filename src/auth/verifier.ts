@@ -66,6 +66,11 @@ export type AccountAuthFn = (ctx: Pick<MethodAuthContext, 'req' | 'res'>) => Pro
  */
 export type AccountAuthStep = (ctx: Pick<MethodAuthContext, 'req' | 'res'>) => AccountAuth | Promise<AccountAuth>
 
+/** A step whose answer is always a promise: what the exported verifier gives sibling services (AccountAuthFn). */
+export function alwaysPromised(step: AccountAuthStep): AccountAuthFn {
+  return (ctx) => Promise.resolve(step(ctx))
+}
+
 /**
  * What a service-auth token is checked against beyond its headers: the method called (its
  * `lxm`) and the client's limit key (see clientLimitKey), both worked out only for such a
@@ -150,9 +155,6 @@ export class AuthVerifier {
       return Promise.reject(err)
     }
   }
-
-  /** `authenticate`, always as a promise: the exported verifier's `xrpcAuth` (see createCredentialVerifier). */
-  account: AccountAuthFn = (ctx) => Promise.resolve(this.authenticate(ctx))
 
   /** The credential kinds this verifier accepts, as describeService reports them. */
   get authTypes(): CredentialKind[] {
