@@ -76,7 +76,8 @@ export class AppContext {
       keyCache: cfg.keyCache,
       lastUsedIntervalSeconds: cfg.lastUsedIntervalSeconds,
       logger,
-      now: this.now,
+      // A test's clock only: without one the verifier reads the time without making a Date.
+      now: opts.now,
       serviceAuth: new ServiceAuthVerifier({
         db: database.db,
         audiences: () => this.identity.audiences,

@@ -11,8 +11,6 @@ function cacheOnTestClock() {
     cache,
     advance: async (ms: number) => {
       now += ms
-      // lru-cache keeps a reading of its clock for a millisecond of real time.
-      await new Promise((resolve) => setTimeout(resolve, 5))
     },
   }
 }
@@ -83,5 +81,26 @@ describe('CredentialCache: a credential in steady use is read again before it ex
     await advance(510)
     await cache.readOnce('k', refreshOf(cache.lookup('k')), async () => undefined)
     expect(cache.lookup('k').state).toBe('unknown')
+  })
+})
+
+describe('CredentialCache: what the database did not know', () => {
+  it('answers unknown for its negative life on the cache clock, then reads again', async () => {
+    const { cache, advance } = cacheOnTestClock()
+    await store(cache, 'k', undefined)
+    await advance(990)
+    expect(cache.lookup('k').state).toBe('unknown')
+    await advance(20)
+    expect(cache.lookup('k').state).toBe('miss')
+  })
+
+  it('forgets "unknown" once the credential is read and found', async () => {
+    const { cache } = cacheOnTestClock()
+    await store(cache, 'k', undefined)
+    const miss = cache.lookup('k')
+    expect(miss.state).toBe('unknown')
+    // A fill after a new miss (as after the negative entry lapsed) replaces it.
+    cache.fill('k', { id: 'key-1', revoked: false }, { epoch: 0 })
+    expect(hitValue(cache.lookup('k'))).toEqual({ id: 'key-1', revoked: false })
   })
 })

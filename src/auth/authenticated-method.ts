@@ -42,7 +42,13 @@ export function authenticatedMethod<P extends Params, I extends Input, O extends
   const authenticate = method.scope === undefined ? verify : withScope(verify, method.scope)
   if (method.type === 'procedure') return { auth: authenticate, opts: method.opts, handler: method.handler }
   const { handler } = method
-  return { handler: (ctx: HandlerContext<void, P, I>) => whenKnown(authenticate(ctx), (auth) => handler(withAuth(ctx, auth))) }
+  return {
+    handler: (ctx: HandlerContext<void, P, I>) => {
+      // Not whenKnown: its callback would be a closure over ctx made for every call.
+      const auth = authenticate(ctx)
+      return auth instanceof Promise ? auth.then((known) => handler(withAuth(ctx, known))) : handler(withAuth(ctx, auth))
+    },
+  }
 }
 
 /**

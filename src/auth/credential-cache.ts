@@ -21,11 +21,18 @@ export type CacheLookup<T> =
   /** Not cached: read the database, then `fill` with the ticket so a stale read cannot land. */
   | { state: 'miss'; ticket: FillTicket }
 
+/** What every lookup of a hash the database did not know finds: one object, shared. */
+const unknownLookup: CacheLookup<never> = Object.freeze({ state: 'unknown' })
+
 /** The cache's epoch when a database read began. */
 export type FillTicket = { epoch: number }
 
-/** A cached credential, and when a hit should have it read again (see CredentialCache). */
-type Entry<T> = { value: T; refreshAt: number }
+/**
+ * A cached credential: what a hit returns (made once, when stored: a lookup allocates
+ * nothing), when a hit should have it read again, and when it stops being served (see
+ * CredentialCache), on the cache's clock.
+ */
+type Entry<T> = { hit: { state: 'hit'; value: T }; refreshAt: number; expiresAt: number }
 
 /**
  * The share of an entry's life after which a hit has it read again: half, so that a
@@ -68,7 +75,9 @@ export type CacheCounters = { hits: number; negativeHits: number; misses: number
  */
 export class CredentialCache<T extends { id: string }> {
   private readonly known: LRUCache<string, Entry<T>>
-  private readonly unknown: LRUCache<string, true> | undefined
+  /** When each hash the database did not know stops being answered from here. */
+  private readonly unknown: LRUCache<string, number> | undefined
+  private readonly negativeTtlMs: number
   /** Which cache key holds each credential id, so an invalidation by id finds its entry. */
   private readonly keyById = new Map<string, string>()
   /** Reads in flight, by cache key, to be shared by concurrent misses. */
@@ -85,34 +94,42 @@ export class CredentialCache<T extends { id: string }> {
   constructor(opts: CredentialCacheOptions) {
     this.isFeedAlive = opts.isFeedAlive ?? (() => true)
     this.ttlMs = opts.ttlMs
+    this.negativeTtlMs = opts.negativeTtlMs
     this.clock = opts.clock ?? performance
+    // The expiry is kept by this class, not by lru-cache's `ttl`: under a TTL, lru-cache
+    // stamps every read and keeps its clock's reading with a timer armed every millisecond,
+    // which cost a verified request more than its cache lookup (a CPU profile under the
+    // benchmark's load, bench/README.md). Neither purges expired entries by itself.
     this.known = new LRUCache<string, Entry<T>>({
       max: opts.maxEntries,
-      ttl: opts.ttlMs,
-      perf: this.clock,
-      dispose: ({ value }, cacheKey) => {
-        if (this.keyById.get(value.id) === cacheKey) this.keyById.delete(value.id)
+      dispose: (entry, cacheKey) => {
+        if (this.keyById.get(entry.hit.value.id) === cacheKey) this.keyById.delete(entry.hit.value.id)
       },
     })
-    this.unknown =
-      opts.negativeTtlMs > 0
-        ? new LRUCache<string, true>({ max: Math.max(1, Math.min(opts.maxEntries, 100_000)), ttl: opts.negativeTtlMs })
-        : undefined
+    this.unknown = opts.negativeTtlMs > 0 ? new LRUCache<string, number>({ max: Math.max(1, Math.min(opts.maxEntries, 100_000)) }) : undefined
   }
 
   lookup(cacheKey: string): CacheLookup<T> {
     if (this.isServing) {
       const entry = this.known.get(cacheKey)
-      if (entry) {
-        this.hits++
-        if (entry.refreshAt > this.clock.now()) return { state: 'hit', value: entry.value }
-        // One refresh per entry: a failed read leaves it to expire as it would have.
-        entry.refreshAt = Infinity
-        return { state: 'hit', value: entry.value, refresh: { epoch: this.epoch } }
+      if (entry !== undefined) {
+        const now = this.clock.now()
+        if (now < entry.expiresAt) {
+          this.hits++
+          if (now < entry.refreshAt) return entry.hit
+          // One refresh per entry: a failed read leaves it to expire as it would have.
+          entry.refreshAt = Infinity
+          return { ...entry.hit, refresh: { epoch: this.epoch } }
+        }
+        this.known.delete(cacheKey)
       }
-      if (this.unknown?.get(cacheKey)) {
-        this.negativeHits++
-        return { state: 'unknown' }
+      const unknownUntil = this.unknown?.get(cacheKey)
+      if (unknownUntil !== undefined) {
+        if (this.clock.now() < unknownUntil) {
+          this.negativeHits++
+          return unknownLookup
+        }
+        this.unknown?.delete(cacheKey)
       }
     }
     this.misses++
@@ -146,12 +163,13 @@ export class CredentialCache<T extends { id: string }> {
     if (value === undefined) {
       // Gone from the database (a refresh can find that): no longer served either.
       this.known.delete(cacheKey)
-      this.unknown?.set(cacheKey, true)
+      this.unknown?.set(cacheKey, this.clock.now() + this.negativeTtlMs)
       return
     }
     this.unknown?.delete(cacheKey)
     const lifeMs = this.ttlMs * (0.8 + 0.2 * Math.random())
-    this.known.set(cacheKey, { value, refreshAt: this.clock.now() + refreshAfter * lifeMs }, { ttl: lifeMs })
+    const now = this.clock.now()
+    this.known.set(cacheKey, { hit: { state: 'hit', value }, refreshAt: now + refreshAfter * lifeMs, expiresAt: now + lifeMs })
     this.keyById.set(value.id, cacheKey)
   }
 

@@ -10,11 +10,12 @@ export type CredentialState = 'live' | 'revoked' | 'expired'
  * The rule, once: a key or session is live until it is revoked or its expiry comes (from
  * `expiresAt` itself on, it no longer works; a key without one never expires). A revoked
  * credential reads as revoked whatever its expiry. Queries that must decide in the database
- * use the same rule in SQL: isLiveAt (src/db/live-credential.ts).
+ * use the same rule in SQL: isLiveAt (src/db/live-credential.ts). `now` may be a Date or ms
+ * since the epoch (the verifier's, which makes no Date a request).
  */
-export function credentialState(credential: { revokedAt: Date | null; expiresAt: Date | null }, now: Date): CredentialState {
+export function credentialState(credential: { revokedAt: Date | null; expiresAt: Date | null }, now: Date | number): CredentialState {
   if (credential.revokedAt) return 'revoked'
-  if (credential.expiresAt && credential.expiresAt <= now) return 'expired'
+  if (credential.expiresAt && credential.expiresAt.getTime() <= +now) return 'expired'
   return 'live'
 }
 

@@ -8,7 +8,10 @@ import { createHash, hash, randomBytes } from 'node:crypto'
 
 export const apiKeySecretPrefix = 'cocore-'
 /** `cocore-` + 43 url-safe base64 characters: 32 bytes from the CSPRNG, unpadded. */
-const apiKeySecretPattern = /^cocore-[A-Za-z0-9_-]{43}$/
+const apiKeySecretForm = 'cocore-[A-Za-z0-9_-]{43}'
+const apiKeySecretPattern = new RegExp(`^${apiKeySecretForm}$`)
+/** The header as clients send a key: one test of the whole header finds the common case. */
+const plainApiKeyBearerPattern = new RegExp(`^Bearer ${apiKeySecretForm}$`)
 /** Characters of the secret kept in clear for display: `cocore-` + 8. */
 export const displayPrefixLength = apiKeySecretPrefix.length + 8
 
@@ -49,6 +52,16 @@ export function hashSecret(secret: string): Buffer {
  */
 export function hashSecretBase64(secret: string): string {
   return hash('sha256', secret, 'base64')
+}
+
+/**
+ * The API key of an `Authorization` header of exactly `Bearer cocore-…` (one space, nothing
+ * after), as clients send it; undefined for any other header, which readBearerToken then
+ * reads (another letter case or spacing, another token). A shortcut, not a second rule:
+ * every header it reads, readBearerToken reads the same.
+ */
+export function readPlainApiKeyBearer(authorization: string): string | undefined {
+  return plainApiKeyBearerPattern.test(authorization) ? authorization.slice('Bearer '.length) : undefined
 }
 
 /** The token of an `Authorization: Bearer <token>` header; undefined for any other form. */

@@ -45,11 +45,13 @@ export class KeyUsageRecorder {
    * Records a use of a key whose last recorded use was `lastUsedAt`; returns the value the
    * caller should now remember for the key. A promise only for a key's first use, whose
    * write the response waits for: any other use is answered at once, so that verifying a
-   * cached key needs no promise of its own.
+   * cached key needs no promise of its own. `nowMs`: the time of the use, in ms since the epoch.
    */
-  recordUse(keyId: string, lastUsedAt: Date | null, now: Date): Date | null | Promise<Date | null> {
+  recordUse(keyId: string, lastUsedAt: Date | null, nowMs: number): Date | null | Promise<Date | null> {
+    // A Date is made only for a use that is recorded, not for each request.
+    if (lastUsedAt !== null && nowMs - lastUsedAt.getTime() < this.opts.intervalSeconds * 1000) return lastUsedAt
+    const now = new Date(nowMs)
     if (lastUsedAt === null) return recordKeyUse(this.db, keyId, now, this.opts.intervalSeconds).then(() => now)
-    if (now.getTime() - lastUsedAt.getTime() < this.opts.intervalSeconds * 1000) return lastUsedAt
     if (!this.pending.has(keyId) && this.pending.size >= maxPending) {
       const oldest = this.pending.keys().next().value
       if (oldest !== undefined) this.pending.delete(oldest)

@@ -10,7 +10,7 @@ import { authRequired } from '../http/errors.js'
 import type { Logger } from '../logger.js'
 import { CredentialCache, type CacheCounters } from './credential-cache.js'
 import { credentialState } from './credential-state.js'
-import { hashSecretBase64, isApiKeySecret, isSessionToken, readBearerToken, sessionCookieName } from './credentials.js'
+import { hashSecretBase64, isApiKeySecret, isSessionToken, readBearerToken, readPlainApiKeyBearer, sessionCookieName } from './credentials.js'
 import { KeyUsageRecorder } from './key-usage.js'
 import { everyScope, scopesOf, type Scope } from './scopes.js'
 import { looksLikeJwt, type ServiceAuthVerifier } from './service-auth.js'
@@ -81,10 +81,12 @@ export type ServiceAuthCall = { method: () => string; clientAddress: () => strin
 /** What verification needs to know of a key; cached, so kept small. */
 type KnownKey = {
   id: string
-  did: string
-  prefix: string
-  /** Cached with the key: a key's scopes never change (a roll mints a new key). */
-  scopes: readonly Scope[]
+  /**
+   * What the key proves, made once when the key is read (frozen: every request with the key
+   * shares it). Its scopes are cached with it: a key's scopes never change (a roll mints a
+   * new key).
+   */
+  credentials: Readonly<Extract<Credentials, { type: 'apiKey' }>>
   expiresAt: Date | null
   revokedAt: Date | null
   lastUsedAt: Date | null
@@ -115,6 +117,8 @@ export type AuthVerifierOptions = {
  */
 export class AuthVerifier {
   private readonly now: () => Date
+  /** The same clock in ms: a key's checks make no Date a request. */
+  private readonly nowMs: () => number
   private readonly keyCache: CredentialCache<KnownKey> | undefined
   private readonly sessionCache: CredentialCache<KnownSession> | undefined
   private readonly serviceAuth: ServiceAuthVerifier | undefined
@@ -124,7 +128,9 @@ export class AuthVerifier {
     private readonly db: Kysely<DatabaseSchema>,
     opts: AuthVerifierOptions,
   ) {
-    this.now = opts.now ?? (() => new Date())
+    const { now } = opts
+    this.now = now ?? (() => new Date())
+    this.nowMs = now ? () => now().getTime() : Date.now
     this.serviceAuth = opts.serviceAuth
     if (opts.cache.enabled) {
       const cacheOptions = {
@@ -219,11 +225,13 @@ export class AuthVerifier {
   }
 
   private verifyBearer(authorization: string, call: ServiceAuthCall | undefined): Credentials | Promise<Credentials> {
+    const plainKey = readPlainApiKeyBearer(authorization)
+    if (plainKey !== undefined) return this.verifyKey(plainKey)
     const secret = readBearerToken(authorization)
     if (secret === undefined) return refuse(refusals.malformedBearer)
     // A key first, as nearly every bearer is one: its form has no dot, so no key can also
     // look like a JWT, and the order changes no answer.
-    if (isApiKeySecret(secret)) return whenKnown(this.findKey(hashSecretBase64(secret)), this.acceptKey)
+    if (isApiKeySecret(secret)) return this.verifyKey(secret)
     if (call !== undefined && this.serviceAuth && looksLikeJwt(secret)) {
       const verified = this.serviceAuth.verify(secret, call.method(), call.clientAddress())
       return verified.then(({ did }) => ({ type: 'serviceAuth', did, scopes: everyScope }))
@@ -231,19 +239,26 @@ export class AuthVerifier {
     return refuse(refusals.malformedBearer)
   }
 
+  private verifyKey(secret: string): Credentials | Promise<Credentials> {
+    return whenKnown(this.findKey(hashSecretBase64(secret)), this.acceptKey)
+  }
+
   /** An arrow function, made once: it is handed on for every request with a key. */
   private readonly acceptKey = (key: KnownKey | undefined): Credentials | Promise<Credentials> => {
     if (!key) return refuse(refusals.unknownKey)
-    const now = this.now()
-    const state = credentialState(key, now)
+    const nowMs = this.nowMs()
+    const state = credentialState(key, nowMs)
     if (state === 'revoked') return refuse(refusals.revokedKey)
     if (state === 'expired') return refuse(refusals.expiredKey)
-    const credentials: Credentials = { type: 'apiKey', did: key.did, keyId: key.id, prefix: key.prefix, scopes: key.scopes }
     // The cached object remembers the recorded use, so the next requests need not write.
-    return whenKnown(this.keyUsage.recordUse(key.id, key.lastUsedAt, now), (lastUsedAt) => {
-      key.lastUsedAt = lastUsedAt
-      return credentials
-    })
+    const lastUsedAt = this.keyUsage.recordUse(key.id, key.lastUsedAt, nowMs)
+    if (lastUsedAt instanceof Promise) return lastUsedAt.then((recorded) => this.usedNow(key, recorded))
+    return this.usedNow(key, lastUsedAt)
+  }
+
+  private usedNow(key: KnownKey, lastUsedAt: Date | null): Credentials {
+    key.lastUsedAt = lastUsedAt
+    return key.credentials
   }
 
   private verifySession(token: string): Credentials | Promise<Credentials> {
@@ -266,27 +281,30 @@ export class AuthVerifier {
   }
 
   private findKey(keyHashBase64: string): Cached<KnownKey> {
-    return readThrough(this.keyCache, keyHashBase64, async (keyHash) => {
-      const row = await findKeyByHash(this.db, keyHash)
-      return (
-        row && {
-          id: row.id,
-          did: row.did,
-          prefix: row.prefix,
-          scopes: scopesOf(row.scopes),
-          expiresAt: row.expires_at,
-          revokedAt: row.revoked_at,
-          lastUsedAt: row.last_used_at,
-        }
-      )
-    })
+    return readThrough(this.keyCache, keyHashBase64, this.readKey)
   }
 
   private findSession(tokenHashBase64: string): Cached<KnownSession> {
-    return readThrough(this.sessionCache, tokenHashBase64, async (tokenHash) => {
-      const row = await findSessionByHash(this.db, tokenHash)
-      return row && { id: row.id, did: row.did, handle: row.handle, expiresAt: row.expires_at, revokedAt: row.revoked_at }
-    })
+    return readThrough(this.sessionCache, tokenHashBase64, this.readSession)
+  }
+
+  // The database reads behind the caches: arrow functions made once, not one a lookup.
+  private readonly readKey = async (keyHash: Buffer): Promise<KnownKey | undefined> => {
+    const row = await findKeyByHash(this.db, keyHash)
+    return (
+      row && {
+        id: row.id,
+        credentials: Object.freeze({ type: 'apiKey', did: row.did, keyId: row.id, prefix: row.prefix, scopes: scopesOf(row.scopes) }),
+        expiresAt: row.expires_at,
+        revokedAt: row.revoked_at,
+        lastUsedAt: row.last_used_at,
+      }
+    )
+  }
+
+  private readonly readSession = async (tokenHash: Buffer): Promise<KnownSession | undefined> => {
+    const row = await findSessionByHash(this.db, tokenHash)
+    return row && { id: row.id, did: row.did, handle: row.handle, expiresAt: row.expires_at, revokedAt: row.revoked_at }
   }
 }
 
