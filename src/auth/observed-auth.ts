@@ -1,6 +1,6 @@
 import { AuthRequiredError } from '@atproto/xrpc-server'
 import type { IncomingMessage } from 'node:http'
-import type { AuditCredentialKind } from '../db/schema.js'
+import type { AuditCredentialKind, CredentialKind } from '../db/schema.js'
 import { RateLimitedError } from '../limits/window-limiter.js'
 import { presentedCredentialKind, type AccountAuth, type AccountAuthStep } from './verifier.js'
 
@@ -19,7 +19,7 @@ export type AuthObserver = (observation: AuthObservation, req: IncomingMessage &
  */
 export function observeAuth(verify: AccountAuthStep, observe: AuthObserver): AccountAuthStep {
   const succeeded = (auth: AccountAuth, req: IncomingMessage) => {
-    observe({ kind: auth.credentials.type, outcome: 'success' }, req)
+    observe(successes[auth.credentials.type], req)
     return auth
   }
   return (ctx) => {
@@ -34,6 +34,13 @@ export function observeAuth(verify: AccountAuthStep, observe: AuthObserver): Acc
     )
   }
 }
+
+/** A success's observation by credential kind, made once: every authenticated request reports one. */
+const successes: Readonly<Record<CredentialKind, AuthObservation>> = Object.freeze({
+  apiKey: Object.freeze({ kind: 'apiKey', outcome: 'success' }),
+  session: Object.freeze({ kind: 'session', outcome: 'success' }),
+  serviceAuth: Object.freeze({ kind: 'serviceAuth', outcome: 'success' }),
+})
 
 function outcomeOf(err: unknown): AuthOutcome {
   if (err instanceof AuthRequiredError) return 'failure'

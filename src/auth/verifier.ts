@@ -82,11 +82,11 @@ export type ServiceAuthCall = { method: () => string; clientAddress: () => strin
 type KnownKey = {
   id: string
   /**
-   * What the key proves, made once when the key is read (frozen: every request with the key
-   * shares it). Its scopes are cached with it: a key's scopes never change (a roll mints a
-   * new key).
+   * What the key proves, made once when the key is read (frozen, credentials and all: every
+   * request with the key shares it). Its scopes are cached with it: a key's scopes never
+   * change (a roll mints a new key).
    */
-  credentials: Readonly<Extract<Credentials, { type: 'apiKey' }>>
+  auth: AccountAuth
   expiresAt: Date | null
   revokedAt: Date | null
   lastUsedAt: Date | null
@@ -116,8 +116,7 @@ export type AuthVerifierOptions = {
  * `invalidate` (this instance, at once) and the Postgres listener (other instances).
  */
 export class AuthVerifier {
-  private readonly now: () => Date
-  /** The same clock in ms: a key's checks make no Date a request. */
+  /** The clock (a test's, or the system's), in ms: a credential's checks make no Date a request. */
   private readonly nowMs: () => number
   private readonly keyCache: CredentialCache<KnownKey> | undefined
   private readonly sessionCache: CredentialCache<KnownSession> | undefined
@@ -129,7 +128,6 @@ export class AuthVerifier {
     opts: AuthVerifierOptions,
   ) {
     const { now } = opts
-    this.now = now ?? (() => new Date())
     this.nowMs = now ? () => now().getTime() : Date.now
     this.serviceAuth = opts.serviceAuth
     if (opts.cache.enabled) {
@@ -156,7 +154,7 @@ export class AuthVerifier {
     // sibling service's `res` for the exported verifier need have only these two methods.)
     res.appendHeader('Vary', 'Authorization, Cookie')
     try {
-      return whenKnown(this.verifyPresented(req.headers, new RequestCall(req)), toAccountAuth)
+      return this.verifyPresented(req.headers, new RequestCall(req))
     } catch (err) {
       return Promise.reject(err)
     }
@@ -176,14 +174,14 @@ export class AuthVerifier {
     // Not async, so that a credential the cache knows costs one promise, not one a step.
     // Anything that throws below still ends as a rejection, as from an async function.
     try {
-      return Promise.resolve(this.verifyPresented(headers, call))
+      return Promise.resolve(whenKnown(this.verifyPresented(headers, call), credentialsOf))
     } catch (err) {
       return Promise.reject(err)
     }
   }
 
   /** The credential at once when the cache knows it (or a refusal); else its promise. */
-  private verifyPresented(headers: { authorization?: string; cookie?: string }, call: ServiceAuthCall | undefined): Credentials | Promise<Credentials> {
+  private verifyPresented(headers: { authorization?: string; cookie?: string }, call: ServiceAuthCall | undefined): AccountAuth | Promise<AccountAuth> {
     if (headers.authorization !== undefined) return this.verifyBearer(headers.authorization, call)
     const sessionToken = readSessionCookie(headers.cookie)
     if (sessionToken !== undefined) return this.verifySession(sessionToken)
@@ -224,7 +222,7 @@ export class AuthVerifier {
     await this.keyUsage.close()
   }
 
-  private verifyBearer(authorization: string, call: ServiceAuthCall | undefined): Credentials | Promise<Credentials> {
+  private verifyBearer(authorization: string, call: ServiceAuthCall | undefined): AccountAuth | Promise<AccountAuth> {
     const plainKey = readPlainApiKeyBearer(authorization)
     if (plainKey !== undefined) return this.verifyKey(plainKey)
     const secret = readBearerToken(authorization)
@@ -234,17 +232,17 @@ export class AuthVerifier {
     if (isApiKeySecret(secret)) return this.verifyKey(secret)
     if (call !== undefined && this.serviceAuth && looksLikeJwt(secret)) {
       const verified = this.serviceAuth.verify(secret, call.method(), call.clientAddress())
-      return verified.then(({ did }) => ({ type: 'serviceAuth', did, scopes: everyScope }))
+      return verified.then(({ did }) => ({ credentials: { type: 'serviceAuth', did, scopes: everyScope } }))
     }
     return refuse(refusals.malformedBearer)
   }
 
-  private verifyKey(secret: string): Credentials | Promise<Credentials> {
+  private verifyKey(secret: string): AccountAuth | Promise<AccountAuth> {
     return whenKnown(this.findKey(hashSecretBase64(secret)), this.acceptKey)
   }
 
   /** An arrow function, made once: it is handed on for every request with a key. */
-  private readonly acceptKey = (key: KnownKey | undefined): Credentials | Promise<Credentials> => {
+  private readonly acceptKey = (key: KnownKey | undefined): AccountAuth | Promise<AccountAuth> => {
     if (!key) return refuse(refusals.unknownKey)
     const nowMs = this.nowMs()
     const state = credentialState(key, nowMs)
@@ -256,27 +254,29 @@ export class AuthVerifier {
     return this.usedNow(key, lastUsedAt)
   }
 
-  private usedNow(key: KnownKey, lastUsedAt: Date | null): Credentials {
+  private usedNow(key: KnownKey, lastUsedAt: Date | null): AccountAuth {
     key.lastUsedAt = lastUsedAt
-    return key.credentials
+    return key.auth
   }
 
-  private verifySession(token: string): Credentials | Promise<Credentials> {
+  private verifySession(token: string): AccountAuth | Promise<AccountAuth> {
     if (!isSessionToken(token)) return refuse(refusals.unknownSession)
     return whenKnown(this.findSession(hashSecretBase64(token)), (session) => this.acceptSession(session))
   }
 
-  private acceptSession(session: KnownSession | undefined): Credentials | Promise<Credentials> {
-    const state = session && credentialState(session, this.now())
+  private acceptSession(session: KnownSession | undefined): AccountAuth | Promise<AccountAuth> {
+    const state = session && credentialState(session, this.nowMs())
     // An ended session reads as an unknown one.
     if (!session || state === 'revoked') return refuse(refusals.unknownSession)
     if (state === 'expired') return refuse(refusals.expiredSession)
     return {
-      type: 'session',
-      did: session.did,
-      sessionId: session.id,
-      ...(session.handle !== null && { handle: session.handle }),
-      scopes: everyScope,
+      credentials: {
+        type: 'session',
+        did: session.did,
+        sessionId: session.id,
+        ...(session.handle !== null && { handle: session.handle }),
+        scopes: everyScope,
+      },
     }
   }
 
@@ -294,7 +294,9 @@ export class AuthVerifier {
     return (
       row && {
         id: row.id,
-        credentials: Object.freeze({ type: 'apiKey', did: row.did, keyId: row.id, prefix: row.prefix, scopes: scopesOf(row.scopes) }),
+        auth: Object.freeze({
+          credentials: Object.freeze({ type: 'apiKey', did: row.did, keyId: row.id, prefix: row.prefix, scopes: scopesOf(row.scopes) }),
+        }),
         expiresAt: row.expires_at,
         revokedAt: row.revoked_at,
         lastUsedAt: row.last_used_at,
@@ -308,7 +310,7 @@ export class AuthVerifier {
   }
 }
 
-const toAccountAuth = (credentials: Credentials): AccountAuth => ({ credentials })
+const credentialsOf = (auth: AccountAuth): Credentials => auth.credentials
 
 /** A request's method and client, worked out only if its bearer is a service-auth token. */
 class RequestCall implements ServiceAuthCall {
