@@ -46,8 +46,9 @@ export interface CounterWriter {
  * A window limit counted by every instance together: a key's window begins with its first
  * event and ends `windowSeconds` later, both by the database's clock (src/db/limit-counters.ts).
  * Far from the limit, a hit is decided from `synced + pending` and written with everyone
- * else's once a second. Near it (`synced + instances × pending` over the limit: every other
- * instance may be seeing as much as this one), a hit waits for a write of its counter and is
+ * else's once a second. Near it (`synced + instances × pending` over half the limit: every
+ * other instance may be seeing as much as this one, from a view up to a second older or
+ * newer; see farUntil), a hit waits for a write of its counter and is
  * decided by its place in the count that write returns, so a fast flood spread over the
  * fleet meets 429 at the limit, not at instances × the limit. A place counts from the events
  * the others may still hold unwritten (the reserve: as many each as the same rule let this
@@ -56,6 +57,16 @@ export interface CounterWriter {
  */
 export class SharedWindowLimiter implements Limiter {
   private readonly counters: LRUCache<string, SharedCounter>
+  /**
+   * How high a key's count may look (`synced + instances × unwritten`) while its hits are
+   * still decided here and written later: half the limit, not the limit. The instances write
+   * once a second each, at their own moments, so the `synced` of one can be a second behind
+   * another's writes; with the whole limit, three instances each deciding from its own
+   * stale view let 242–257 failed authentications through a limit of 200 when the machine
+   * was busy (tests/postgres-fleet.test.ts beside two busy loops). With half, whatever they
+   * let through unseen by each other fits in the other half.
+   */
+  private readonly farUntil: number
 
   constructor(
     readonly name: string,
@@ -66,6 +77,7 @@ export class SharedWindowLimiter implements Limiter {
     maxKeys = 100_000,
   ) {
     this.counters = new LRUCache({ max: maxKeys })
+    this.farUntil = Math.floor(limit / 2)
   }
 
   hit(key: string, events = 1): LimitStatus | Promise<LimitStatus> {
@@ -78,13 +90,13 @@ export class SharedWindowLimiter implements Limiter {
     counter.pending += events
     const unwritten = counter.writing + counter.pending
     const known = counter.synced + this.reserveAt(counter, now)
-    if (this.writer.degraded || known + this.writer.instances * unwritten <= this.limit) {
+    if (this.writer.degraded || known + this.writer.instances * unwritten <= this.farUntil) {
       this.writer.writeLater(counter)
       return this.statusAt(counter, known + unwritten, now)
     }
     if (counter.reserveEndsAt === undefined) {
       const { instances } = this.writer
-      counter.reserve = (instances - 1) * Math.floor(Math.max(0, this.limit - counter.synced) / instances)
+      counter.reserve = (instances - 1) * Math.floor(Math.max(0, this.farUntil - counter.synced) / instances)
       counter.reserveEndsAt = now + 2 * this.writer.writeIntervalMs
     }
     return new Promise((resolve) => {
