@@ -249,6 +249,7 @@ export class AuthVerifier {
     if (state === 'revoked') return refuse(refusals.revokedKey)
     if (state === 'expired') return refuse(refusals.expiredKey)
     // The cached object remembers the recorded use, so the next requests need not write.
+    // Not whenKnown: its callback would be a closure over `key` made for every request.
     const lastUsedAt = this.keyUsage.recordUse(key.id, key.lastUsedAt, nowMs)
     if (lastUsedAt instanceof Promise) return lastUsedAt.then((recorded) => this.usedNow(key, recorded))
     return this.usedNow(key, lastUsedAt)
