@@ -3,11 +3,12 @@ import { parseCookie } from 'cookie'
 import type { Kysely } from 'kysely'
 import { clientLimitKey } from '../net/client-address.js'
 import type { KeyCacheConfig } from '../config.js'
-import { findKeyByHash } from '../db/api-keys.js'
+import { findKeyByHash, findKeysByHashes, type ApiKeyRecord } from '../db/api-keys.js'
 import type { AuditCredentialKind, CredentialKind, DatabaseSchema, StoredCredentialKind } from '../db/schema.js'
 import { findSessionByHash } from '../db/sessions.js'
 import { authRequired } from '../http/errors.js'
 import type { Logger } from '../logger.js'
+import { BatchedReads } from './batched-reads.js'
 import { CredentialCache, type CacheCounters } from './credential-cache.js'
 import { credentialState } from './credential-state.js'
 import { hashSecretBase64, isApiKeySecret, isSessionToken, readBearerToken, readPlainApiKeyBearer, sessionCookieName } from './credentials.js'
@@ -282,32 +283,56 @@ export class AuthVerifier {
   }
 
   private findKey(keyHashBase64: string): Cached<KnownKey> {
-    return readThrough(this.keyCache, keyHashBase64, this.readKey)
+    return readThrough(this.keyCache, keyHashBase64, this.readKey, this.refreshKey)
   }
 
   private findSession(tokenHashBase64: string): Cached<KnownSession> {
-    return readThrough(this.sessionCache, tokenHashBase64, this.readSession)
+    return readThrough(this.sessionCache, tokenHashBase64, this.readSession, this.refreshSession)
   }
 
   // The database reads behind the caches: arrow functions made once, not one a lookup.
   private readonly readKey = async (keyHash: Buffer): Promise<KnownKey | undefined> => {
     const row = await findKeyByHash(this.db, keyHash)
-    return (
-      row && {
-        id: row.id,
-        auth: Object.freeze({
-          credentials: Object.freeze({ type: 'apiKey', did: row.did, keyId: row.id, prefix: row.prefix, scopes: scopesOf(row.scopes) }),
-        }),
-        expiresAt: row.expires_at,
-        revokedAt: row.revoked_at,
-        lastUsedAt: row.last_used_at,
-      }
-    )
+    return row && knownKeyOf(row)
   }
+
+  /**
+   * A cached key's refresh (see CredentialCache): nobody waits for it, so the refreshes
+   * that fall due within 50 ms are read in one query (see BatchedReads).
+   */
+  private readonly keyRefreshes = new BatchedReads<KnownKey>(
+    async (hashesBase64) => {
+      const rows = await findKeysByHashes(
+        this.db,
+        hashesBase64.map((hash) => Buffer.from(hash, 'base64')),
+      )
+      return new Map(rows.map((row) => [Buffer.from(row.key_hash).toString('base64'), knownKeyOf(row)]))
+    },
+    { windowMs: 50, maxBatch: 500 },
+  )
+
+  private readonly refreshKey = (keyHashBase64: string): Promise<KnownKey | undefined> => this.keyRefreshes.read(keyHashBase64)
 
   private readonly readSession = async (tokenHash: Buffer): Promise<KnownSession | undefined> => {
     const row = await findSessionByHash(this.db, tokenHash)
     return row && { id: row.id, did: row.did, handle: row.handle, expiresAt: row.expires_at, revokedAt: row.revoked_at }
+  }
+
+  /** Sessions are few and each used by one person: refreshed one read at a time. */
+  private readonly refreshSession = (tokenHashBase64: string): Promise<KnownSession | undefined> =>
+    this.readSession(Buffer.from(tokenHashBase64, 'base64'))
+}
+
+/** What the key cache keeps of a key's row. */
+function knownKeyOf(row: ApiKeyRecord): KnownKey {
+  return {
+    id: row.id,
+    auth: Object.freeze({
+      credentials: Object.freeze({ type: 'apiKey', did: row.did, keyId: row.id, prefix: row.prefix, scopes: scopesOf(row.scopes) }),
+    }),
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    lastUsedAt: row.last_used_at,
   }
 }
 
@@ -331,19 +356,21 @@ type Cached<T> = T | undefined | Promise<T | undefined>
 
 /**
  * A credential by the base64 SHA-256 of its secret: from the cache when it knows, else from
- * `read` (one read for concurrent misses), given the hash as the database keeps it (bytes).
+ * `read` (one read for concurrent misses), given the hash as the database keeps it (bytes);
+ * an entry due for a refresh is read again with `refresh`, given the base64 hash.
  */
 function readThrough<T extends { id: string }>(
   cache: CredentialCache<T> | undefined,
   hashBase64: string,
   read: (hash: Buffer) => Promise<T | undefined>,
+  refresh: (hashBase64: string) => Promise<T | undefined>,
 ): Cached<T> {
   if (!cache) return read(Buffer.from(hashBase64, 'base64'))
   const cached = cache.lookup(hashBase64)
   if (cached.state === 'hit') {
     // In the background: a failed refresh changes nothing (the entry expires as it would
     // have, and the next miss reads and reports as usual).
-    if (cached.refresh) cache.readOnce(hashBase64, cached.refresh, () => read(Buffer.from(hashBase64, 'base64'))).catch(() => undefined)
+    if (cached.refresh) cache.readOnce(hashBase64, cached.refresh, () => refresh(hashBase64)).catch(() => undefined)
     return cached.value
   }
   if (cached.state === 'unknown') return undefined

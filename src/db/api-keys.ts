@@ -79,6 +79,12 @@ export async function findKeyByHash(db: Db, keyHash: Uint8Array): Promise<ApiKey
   return db.selectFrom('api_key').select(viewColumns).where('key_hash', '=', keyHash).executeTakeFirst()
 }
 
+/** The keys of several hashes in one query (the verifier's batched cache refreshes), each with its hash. */
+export async function findKeysByHashes(db: Db, keyHashes: Uint8Array[]): Promise<(ApiKeyRecord & { key_hash: Uint8Array })[]> {
+  if (keyHashes.length === 0) return []
+  return db.selectFrom('api_key').select([...viewColumns, 'key_hash']).where('key_hash', 'in', keyHashes).execute()
+}
+
 /**
  * Revokes one unrevoked key of `did`; true when this call revoked it. Other instances hear
  * of it (NOTIFY, sent when the statement commits) and drop the key from their caches.
