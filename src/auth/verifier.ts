@@ -287,7 +287,7 @@ export class AuthVerifier {
   }
 
   private findSession(tokenHashBase64: string): Cached<KnownSession> {
-    return readThrough(this.sessionCache, tokenHashBase64, this.readSession, this.refreshSession)
+    return readThrough(this.sessionCache, tokenHashBase64, this.readSession)
   }
 
   // The database reads behind the caches: arrow functions made once, not one a lookup.
@@ -317,10 +317,6 @@ export class AuthVerifier {
     const row = await findSessionByHash(this.db, tokenHash)
     return row && { id: row.id, did: row.did, handle: row.handle, expiresAt: row.expires_at, revokedAt: row.revoked_at }
   }
-
-  /** Sessions are few and each used by one person: refreshed one read at a time. */
-  private readonly refreshSession = (tokenHashBase64: string): Promise<KnownSession | undefined> =>
-    this.readSession(Buffer.from(tokenHashBase64, 'base64'))
 }
 
 /** What the key cache keeps of a key's row. */
@@ -357,20 +353,21 @@ type Cached<T> = T | undefined | Promise<T | undefined>
 /**
  * A credential by the base64 SHA-256 of its secret: from the cache when it knows, else from
  * `read` (one read for concurrent misses), given the hash as the database keeps it (bytes);
- * an entry due for a refresh is read again with `refresh`, given the base64 hash.
+ * an entry due for a refresh is read again with `refresh` (given the base64 hash) if there is
+ * one, else with `read`. Only keys have one: sessions are few, each used by one person.
  */
 function readThrough<T extends { id: string }>(
   cache: CredentialCache<T> | undefined,
   hashBase64: string,
   read: (hash: Buffer) => Promise<T | undefined>,
-  refresh: (hashBase64: string) => Promise<T | undefined>,
+  refresh?: (hashBase64: string) => Promise<T | undefined>,
 ): Cached<T> {
   if (!cache) return read(Buffer.from(hashBase64, 'base64'))
   const cached = cache.lookup(hashBase64)
   if (cached.state === 'hit') {
     // In the background: a failed refresh changes nothing (the entry expires as it would
     // have, and the next miss reads and reports as usual).
-    if (cached.refresh) cache.readOnce(hashBase64, cached.refresh, () => refresh(hashBase64)).catch(() => undefined)
+    if (cached.refresh) cache.readOnce(hashBase64, cached.refresh, () => (refresh ? refresh(hashBase64) : read(Buffer.from(hashBase64, 'base64')))).catch(() => undefined)
     return cached.value
   }
   if (cached.state === 'unknown') return undefined
