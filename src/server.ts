@@ -12,6 +12,7 @@ import { didDocumentRoute } from './http/did-document.js'
 import { xrpcErrorHandler } from './http/errors.js'
 import { healthRoute } from './http/health.js'
 import { inSequence } from './http/in-sequence.js'
+import { sendJsonOutputsAsBytes } from './http/json-output.js'
 import { requestLog, requestLoggerOf } from './http/request-log.js'
 import { securityHeaders } from './http/security-headers.js'
 import { ShutdownDrain } from './http/shutdown-drain.js'
@@ -149,10 +150,12 @@ function buildApp(
   shutdownDrain: ShutdownDrain,
   opts: ServerOptions,
 ): { app: express.Express; fastPath: XrpcFastPath } {
+  const validateResponse = opts.validateResponse ?? false
   const xrpc = createXrpcServer({
-    validateResponse: opts.validateResponse ?? false,
+    validateResponse,
     payload: { jsonLimit: 16 * 1024 },
   })
+  sendJsonOutputsAsBytes(xrpc.xrpc, { validate: validateResponse })
   registerMethods(xrpc, ctx)
 
   const app = express()
