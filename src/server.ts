@@ -150,12 +150,11 @@ function buildApp(
   shutdownDrain: ShutdownDrain,
   opts: ServerOptions,
 ): { app: express.Express; fastPath: XrpcFastPath } {
-  const validateResponse = opts.validateResponse ?? false
   const xrpc = createXrpcServer({
-    validateResponse,
+    validateResponse: opts.validateResponse ?? false,
     payload: { jsonLimit: 16 * 1024 },
   })
-  sendJsonOutputsAsBytes(xrpc.xrpc, { validate: validateResponse })
+  sendJsonOutputsAsBytes(xrpc.xrpc)
   registerMethods(xrpc, ctx)
 
   const app = express()

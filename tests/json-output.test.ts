@@ -38,7 +38,7 @@ const method: MethodConfig = {
 /** An app serving the method, its JSON sent by xrpc-server itself or, with `bytes`, as bytes serialized by us. */
 async function serve(opts: { bytes: boolean; validate: boolean }): Promise<{ url: string; server: http.Server }> {
   const xrpc = createXrpcServer(lexicons, { validateResponse: opts.validate })
-  if (opts.bytes) sendJsonOutputsAsBytes(xrpc, { validate: opts.validate })
+  if (opts.bytes) sendJsonOutputsAsBytes(xrpc)
   xrpc.method('test.json.word', method)
   const app = express()
   app.set('etag', false)

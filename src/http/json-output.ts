@@ -17,15 +17,17 @@ import { InternalServerError, type Auth, type HandlerPipeThroughBuffer, type Met
  * same Content-Type, to which Express adds the same `charset=utf-8`; Node writes the
  * Content-Length).
  *
- * xrpc-server checks only body outputs against their lexicon, so with `validate` (tests;
+ * xrpc-server checks only body outputs against their lexicon, so when the server validates
+ * responses (its own `validateResponse` option, read as it reads it: on unless false; tests,
  * see ServerOptions.validateResponse) the body is checked here first, as xrpc-server checks
  * it, a mismatch a 500 InternalServerError, so tests check the outputs production sends.
  */
-export function sendJsonOutputsAsBytes(server: Server, opts: { validate: boolean }): void {
+export function sendJsonOutputsAsBytes(server: Server): void {
   const register = server.method.bind(server)
+  const validate = server.options.validateResponse !== false
   server.method = <A extends Auth>(nsid: string, configOrHandler: MethodConfigOrHandler<A>) => {
     const config: MethodConfig<A> = typeof configOrHandler === 'function' ? { handler: configOrHandler } : configOrHandler
-    const check = opts.validate ? (body: unknown) => assertValidOutput(server, nsid, body) : undefined
+    const check = validate ? (body: unknown) => assertValidOutput(server, nsid, body) : undefined
     const { handler } = config
     register(nsid, {
       ...config,
