@@ -496,12 +496,19 @@ function report(trialsByName: Record<string, Trial[]>, paired: Spread, propagati
     'b/a (CPU)': roundCpuRatio('b', 'a'),
     'b/a (paired, CPU)': paired,
     'b/h': roundRatio('b', 'h'),
+    // b against the bare xrpc-server query: what an authenticated call costs against the
+    // framework alone, which b/a no longer shows once a is far cheaper than x (bench/README.md,
+    // eighth pass).
+    'b/x': roundRatio('b', 'x'),
     'x/h': roundRatio('x', 'h'),
     'c/a': medianRatio('c', 'a'),
     'e/x': medianRatio('e', 'x'),
     'f/a': medianRatio('f', 'a'),
     'f-fresh/a': medianRatio('f-fresh', 'a'),
   }
+  // What b pays beyond a, in µs of CPU a request, within each round: the fixed cost of a key,
+  // which a ratio to an ever cheaper a magnifies.
+  const bOverACpuMicros = spread(cpu('b').map((value, i) => value - (cpu('a')[i] ?? 0)), 1)
   const p99bOverA = round((byName.b?.p99.median ?? 0) / (byName.a?.p99.median || 1), 2)
 
   const lines = [
@@ -514,6 +521,7 @@ function report(trialsByName: Record<string, Trial[]>, paired: Spread, propagati
     ),
     '',
     ...Object.entries(ratios).map(([name, value]) => `${name.padEnd(18)} ${formatSpread(value)}`),
+    `b − a (CPU µs)     ${formatSpread(bOverACpuMicros, 1)}`,
     `p99(b)/p99(a) ${p99bOverA.toFixed(2)}`,
     `g (revocation propagation, ${propagation.trials} trials): p50 ${propagation.p50} ms, p99 ${propagation.p99} ms, max ${propagation.max} ms`,
     ...(profile
@@ -530,6 +538,7 @@ function report(trialsByName: Record<string, Trial[]>, paired: Spread, propagati
     scenarios: rows,
     trials: trialsByName,
     ratios,
+    bOverACpuMicros,
     p99bOverA,
     propagation,
     profile,
