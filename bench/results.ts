@@ -29,7 +29,7 @@ export function describeMachine() {
 }
 
 /** Which code a result is of: see codeAtStart. */
-export type CodeVersion = { commit: string; uncommittedChanges: boolean }
+type CodeVersion = { commit: string; uncommittedChanges: boolean }
 
 /**
  * The commit checked out, and whether tracked files differed from it, read when the run
