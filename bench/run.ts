@@ -217,25 +217,36 @@ async function alternate(scenarios: Record<string, () => Promise<Trial>>, count:
   return results
 }
 
+/** b/a from the paired rounds: each round's ratio, and the same with each server's own speed taken out. */
+type Paired = { byRound: number[]; ratio: Spread; bothWays: Spread }
+
 /**
  * b/a measured the steadier way, after the rounds: two identical servers, one under a and
  * one under b at the same time (half the connections each), swapped each round, for
- * --rounds rounds; the ratio is a's CPU per request over b's, within each round. Run one at
- * a time, trials of this shared machine move ±25 % between runs, both ways, and a round
- * cannot tell 5 µs apart; run together, a and b see the same machine at the same moment,
- * and what each server's process spent on a request is compared, not req/s (the two
- * servers compete for the cores, so req/s says which one the scheduler favoured).
+ * --rounds rounds rounded up to an even number; the ratio is a's CPU per request over b's,
+ * within each round. Run one at a time, trials of this shared machine move ±25 % between
+ * runs, both ways, and a round cannot tell 5 µs apart; run together, a and b see the same
+ * machine at the same moment, and what each server's process spent on a request is
+ * compared, not req/s (the two servers compete for the cores, so req/s says which one the
+ * scheduler favoured).
+ *
+ * `bothWays`: the geometric mean of each two rounds, one each way round. Two processes of the
+ * same build can settle at speeds 10–15 % apart for the whole run (bench/README.md, ninth
+ * pass: the rounds' ratios alternated 1.10, 0.77, 0.91, 0.76, …), and a round's ratio then
+ * says as much about which server took b as about b; over the two rounds each server's own
+ * speed divides out.
  */
 async function pairedRounds(
   servers: [ServerProcess, ServerProcess],
-  round: (aServer: ServerProcess, bServer: ServerProcess) => Promise<[Trial, Trial]>,
-): Promise<Spread> {
-  const ratios: number[] = []
-  for (let i = 0; i < rounds; i++) {
-    const [a, b] = await (i % 2 === 0 ? round(servers[0], servers[1]) : round(servers[1], servers[0]))
-    ratios.push(a.cpuMicros / (b.cpuMicros || 1))
+  runRound: (aServer: ServerProcess, bServer: ServerProcess) => Promise<[Trial, Trial]>,
+): Promise<Paired> {
+  const byRound: number[] = []
+  for (let i = 0; i < 2 * Math.ceil(rounds / 2); i++) {
+    const [a, b] = await (i % 2 === 0 ? runRound(servers[0], servers[1]) : runRound(servers[1], servers[0]))
+    byRound.push(a.cpuMicros / (b.cpuMicros || 1))
   }
-  return spread(ratios)
+  const bothWays = Array.from({ length: byRound.length / 2 }, (_, i) => Math.sqrt((byRound[2 * i] as number) * (byRound[2 * i + 1] as number)))
+  return { byRound: byRound.map((ratio) => round(ratio, 3)), ratio: spread(byRound), bothWays: spread(bothWays) }
 }
 
 /**
@@ -476,7 +487,7 @@ async function expectStatus(res: Response, status: number) {
 
 type Propagation = { trials: number; p50: number; p99: number; max: number }
 
-function report(trialsByName: Record<string, Trial[]>, paired: Spread, propagation: Propagation, profile: SelfTimeEntry[] | undefined) {
+function report(trialsByName: Record<string, Trial[]>, paired: Paired, propagation: Propagation, profile: SelfTimeEntry[] | undefined) {
   const order = ['h', 'x', 'a', 'b', 'c', 'd', 'e', 'f', 'f-fresh']
   const rows = order.flatMap((name) => (trialsByName[name] ? [summarize(name, trialsByName[name])] : []))
   const byName = Object.fromEntries(rows.map((r) => [r.name, r]))
@@ -494,7 +505,8 @@ function report(trialsByName: Record<string, Trial[]>, paired: Spread, propagati
     'a/x (CPU)': roundCpuRatio('a', 'x'),
     'b/a': roundRatio('b', 'a'),
     'b/a (CPU)': roundCpuRatio('b', 'a'),
-    'b/a (paired, CPU)': paired,
+    'b/a (paired, CPU)': paired.ratio,
+    'b/a (paired, CPU, both ways)': paired.bothWays,
     'b/h': roundRatio('b', 'h'),
     // b against the bare xrpc-server query: what an authenticated call costs against the
     // framework alone, which b/a no longer shows once a is far cheaper than x (bench/README.md,
@@ -520,8 +532,8 @@ function report(trialsByName: Record<string, Trial[]>, paired: Spread, propagati
         `| ${r.name} | ${r.label} | ${r.requestsPerSecond.trials} | ${r.requestsPerSecond.median} (${r.requestsPerSecond.min}–${r.requestsPerSecond.max}) | ${r.p50.median} | ${r.p99.median} | ${r.cpuMicros.median} | ${r.postgresMicros.median} | ${r.non2xx} | ${r.errors} |`,
     ),
     '',
-    ...Object.entries(ratios).map(([name, value]) => `${name.padEnd(18)} ${formatSpread(value)}`),
-    `b − a (CPU µs)     ${formatSpread(bOverACpuMicros, 1)}`,
+    ...Object.entries(ratios).map(([name, value]) => `${name.padEnd(28)} ${formatSpread(value)}`),
+    `b − a (CPU µs)               ${formatSpread(bOverACpuMicros, 1)}`,
     `p99(b)/p99(a) ${p99bOverA.toFixed(2)}`,
     `g (revocation propagation, ${propagation.trials} trials): p50 ${propagation.p50} ms, p99 ${propagation.p99} ms, max ${propagation.max} ms`,
     ...(profile
@@ -539,6 +551,7 @@ function report(trialsByName: Record<string, Trial[]>, paired: Spread, propagati
     trials: trialsByName,
     ratios,
     bOverACpuMicros,
+    pairedByRound: paired.byRound,
     p99bOverA,
     propagation,
     profile,
