@@ -43,8 +43,10 @@ export class PostgresCpuSampler {
   }
 
   async sample(): Promise<void> {
-    const { rows } = await this.admin.query<{ pid: number; datname: string | null; backend_type: string; application_name: string }>(
-      'select pid, datname, backend_type, application_name from pg_stat_activity',
+    const { rows } = await inTurn(this.admin, () =>
+      this.admin.query<{ pid: number; datname: string | null; backend_type: string; application_name: string }>(
+        'select pid, datname, backend_type, application_name from pg_stat_activity',
+      ),
     )
     for (const row of rows) {
       if (row.datname === this.database && !this.ignoredPids.includes(row.pid)) this.read(this.backends, row.pid, row.application_name)
@@ -79,6 +81,20 @@ export class PostgresCpuSampler {
     if (reading) reading.latest = seconds
     else readings.set(pid, { from: this.started ? 0 : seconds, latest: seconds, application })
   }
+}
+
+/** The query each admin client is running (or the last it ran). */
+const lastQuery = new WeakMap<pg.Client, Promise<unknown>>()
+
+/**
+ * `query` on `client` once the client's previous query (from any sampler) has ended: the
+ * paired rounds sample from two trials at once on one admin client, and pg warns when a query
+ * is sent while another runs (it queues them itself today, and says pg 9 will not).
+ */
+function inTurn<T>(client: pg.Client, query: () => Promise<T>): Promise<T> {
+  const turn = (lastQuery.get(client) ?? Promise.resolve()).then(query, query)
+  lastQuery.set(client, turn.catch(() => undefined))
+  return turn
 }
 
 function parentPid(pid: number): number | undefined {
