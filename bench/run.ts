@@ -231,7 +231,7 @@ type Paired = { byRound: number[]; ratio: Spread; bothWays: Spread }
  * scheduler favoured).
  *
  * `bothWays`: the geometric mean of each two rounds, one each way round. Two processes of the
- * same build can settle at speeds 10–15 % apart for the whole run (bench/README.md, ninth
+ * same build can settle at speeds 10–20 % apart for the whole run (bench/README.md, ninth
  * pass: the rounds' ratios alternated 1.10, 0.77, 0.91, 0.76, …), and a round's ratio then
  * says as much about which server took b as about b; over the two rounds each server's own
  * speed divides out.
