@@ -521,6 +521,8 @@ function report(trialsByName: Record<string, Trial[]>, paired: Paired, propagati
   // What b pays beyond a, in µs of CPU a request, within each round: the fixed cost of a key,
   // which a ratio to an ever cheaper a magnifies.
   const bOverACpuMicros = spread(cpu('b').map((value, i) => value - (cpu('a')[i] ?? 0)), 1)
+  // Wide enough for the longest ratio's name, so that the figures line up.
+  const labelWidth = Math.max(...Object.keys(ratios).map((name) => name.length))
   const p99bOverA = round((byName.b?.p99.median ?? 0) / (byName.a?.p99.median || 1), 2)
 
   const lines = [
@@ -532,8 +534,8 @@ function report(trialsByName: Record<string, Trial[]>, paired: Paired, propagati
         `| ${r.name} | ${r.label} | ${r.requestsPerSecond.trials} | ${r.requestsPerSecond.median} (${r.requestsPerSecond.min}–${r.requestsPerSecond.max}) | ${r.p50.median} | ${r.p99.median} | ${r.cpuMicros.median} | ${r.postgresMicros.median} | ${r.non2xx} | ${r.errors} |`,
     ),
     '',
-    ...Object.entries(ratios).map(([name, value]) => `${name.padEnd(28)} ${formatSpread(value)}`),
-    `b − a (CPU µs)               ${formatSpread(bOverACpuMicros, 1)}`,
+    ...Object.entries(ratios).map(([name, value]) => `${name.padEnd(labelWidth)} ${formatSpread(value)}`),
+    `${'b − a (CPU µs)'.padEnd(labelWidth)} ${formatSpread(bOverACpuMicros, 1)}`,
     `p99(b)/p99(a) ${p99bOverA.toFixed(2)}`,
     `g (revocation propagation, ${propagation.trials} trials): p50 ${propagation.p50} ms, p99 ${propagation.p99} ms, max ${propagation.max} ms`,
     ...(profile
