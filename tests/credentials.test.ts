@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { generateApiKeySecret, isApiKeySecret, readBearerToken, readPlainApiKeyBearer } from '../src/auth/credentials.js'
+import {
+  cacheKeyOfDigest,
+  digestOfCacheKey,
+  generateApiKeySecret,
+  generateSessionToken,
+  hashSecret,
+  hashSecretCacheKey,
+  isApiKeySecret,
+  readBearerToken,
+  readPlainApiKeyBearer,
+} from '../src/auth/credentials.js'
 
 const key = generateApiKeySecret()
 
@@ -37,5 +47,31 @@ describe('readPlainApiKeyBearer: the shortcut for `Bearer cocore-…` reads noth
     // And the general rule still reads the other spellings of a key.
     expect(keyByRule(`bearer ${key}`)).toBe(key)
     expect(keyByRule(`Bearer  ${key} `)).toBe(key)
+  })
+})
+
+describe('the caches\' key of a secret is its SHA-256, one character a byte', () => {
+  const secrets = [...Array.from({ length: 200 }, generateApiKeySecret), ...Array.from({ length: 50 }, generateSessionToken), 'cocore-', '']
+
+  it('holds the digest the database stores, byte for byte', () => {
+    for (const secret of secrets) {
+      const cacheKey = hashSecretCacheKey(secret)
+      expect(cacheKey).toHaveLength(32)
+      expect(digestOfCacheKey(cacheKey).equals(hashSecret(secret))).toBe(true)
+      expect(cacheKeyOfDigest(hashSecret(secret))).toBe(cacheKey)
+    }
+  })
+
+  it('reads a digest from a view into a larger buffer (as a driver may hand one) as itself', () => {
+    const digest = hashSecret(key)
+    const larger = Buffer.concat([Buffer.from('before'), digest, Buffer.from('after')])
+    expect(cacheKeyOfDigest(larger.subarray(6, 38))).toBe(hashSecretCacheKey(key))
+  })
+
+  it('differs for secrets that differ in one character', () => {
+    const keys = new Set(secrets.map(hashSecretCacheKey))
+    expect(keys.size).toBe(new Set(secrets).size)
+    const last = key.at(-1) === 'A' ? 'B' : 'A'
+    expect(hashSecretCacheKey(key.slice(0, -1) + last)).not.toBe(hashSecretCacheKey(key))
   })
 })

@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js'
 import { BatchedReads } from './batched-reads.js'
 import { CredentialCache, type CacheCounters } from './credential-cache.js'
 import { credentialState } from './credential-state.js'
-import { hashSecretBase64, isApiKeySecret, isSessionToken, readBearerToken, readPlainApiKeyBearer, sessionCookieName } from './credentials.js'
+import { cacheKeyOfDigest, digestOfCacheKey, hashSecretCacheKey, isApiKeySecret, isSessionToken, readBearerToken, readPlainApiKeyBearer, sessionCookieName } from './credentials.js'
 import { KeyUsageRecorder } from './key-usage.js'
 import { everyScope, scopesOf, type Scope } from './scopes.js'
 import { looksLikeJwt, type ServiceAuthVerifier } from './service-auth.js'
@@ -239,7 +239,7 @@ export class AuthVerifier {
   }
 
   private verifyKey(secret: string): AccountAuth | Promise<AccountAuth> {
-    return whenKnown(this.findKey(hashSecretBase64(secret)), this.acceptKey)
+    return whenKnown(this.findKey(hashSecretCacheKey(secret)), this.acceptKey)
   }
 
   /** An arrow function, made once: it is handed on for every request with a key. */
@@ -263,7 +263,7 @@ export class AuthVerifier {
 
   private verifySession(token: string): AccountAuth | Promise<AccountAuth> {
     if (!isSessionToken(token)) return refuse(refusals.unknownSession)
-    return whenKnown(this.findSession(hashSecretBase64(token)), (session) => this.acceptSession(session))
+    return whenKnown(this.findSession(hashSecretCacheKey(token)), (session) => this.acceptSession(session))
   }
 
   private acceptSession(session: KnownSession | undefined): AccountAuth | Promise<AccountAuth> {
@@ -282,12 +282,12 @@ export class AuthVerifier {
     }
   }
 
-  private findKey(keyHashBase64: string): Cached<KnownKey> {
-    return readThrough(this.keyCache, keyHashBase64, this.readKey, this.refreshKey)
+  private findKey(cacheKey: string): Cached<KnownKey> {
+    return readThrough(this.keyCache, cacheKey, this.readKey, this.refreshKey)
   }
 
-  private findSession(tokenHashBase64: string): Cached<KnownSession> {
-    return readThrough(this.sessionCache, tokenHashBase64, this.readSession)
+  private findSession(cacheKey: string): Cached<KnownSession> {
+    return readThrough(this.sessionCache, cacheKey, this.readSession)
   }
 
   // The database reads behind the caches: arrow functions made once, not one a lookup.
@@ -301,17 +301,14 @@ export class AuthVerifier {
    * that fall due within 50 ms are read in one query (see BatchedReads).
    */
   private readonly keyRefreshes = new BatchedReads<KnownKey>(
-    async (hashesBase64) => {
-      const rows = await findKeysByHashes(
-        this.db,
-        hashesBase64.map((hash) => Buffer.from(hash, 'base64')),
-      )
-      return new Map(rows.map((row) => [Buffer.from(row.key_hash).toString('base64'), knownKeyOf(row)]))
+    async (cacheKeys) => {
+      const rows = await findKeysByHashes(this.db, cacheKeys.map(digestOfCacheKey))
+      return new Map(rows.map((row) => [cacheKeyOfDigest(row.key_hash), knownKeyOf(row)]))
     },
     { windowMs: 50, maxBatch: 500 },
   )
 
-  private readonly refreshKey = (keyHashBase64: string): Promise<KnownKey | undefined> => this.keyRefreshes.read(keyHashBase64)
+  private readonly refreshKey = (cacheKey: string): Promise<KnownKey | undefined> => this.keyRefreshes.read(cacheKey)
 
   private readonly readSession = async (tokenHash: Buffer): Promise<KnownSession | undefined> => {
     const row = await findSessionByHash(this.db, tokenHash)
@@ -351,27 +348,28 @@ class RequestCall implements ServiceAuthCall {
 type Cached<T> = T | undefined | Promise<T | undefined>
 
 /**
- * A credential by the base64 SHA-256 of its secret: from the cache when it knows, else from
- * `read` (one read for concurrent misses), given the hash as the database keeps it (bytes);
- * an entry due for a refresh is read again with `refresh` (given the base64 hash) if there is
- * one, else with `read`. Only keys have one: sessions are few, each used by one person.
+ * A credential by the cache key of its secret (hashSecretCacheKey): from the cache when it
+ * knows, else from `read` (one read for concurrent misses), given the hash as the database
+ * keeps it (bytes); an entry due for a refresh is read again with `refresh` (given the cache
+ * key) if there is one, else with `read`. Only keys have one: sessions are few, each used by
+ * one person.
  */
 function readThrough<T extends { id: string }>(
   cache: CredentialCache<T> | undefined,
-  hashBase64: string,
+  cacheKey: string,
   read: (hash: Buffer) => Promise<T | undefined>,
-  refresh?: (hashBase64: string) => Promise<T | undefined>,
+  refresh?: (cacheKey: string) => Promise<T | undefined>,
 ): Cached<T> {
-  if (!cache) return read(Buffer.from(hashBase64, 'base64'))
-  const cached = cache.lookup(hashBase64)
+  if (!cache) return read(digestOfCacheKey(cacheKey))
+  const cached = cache.lookup(cacheKey)
   if (cached.state === 'hit') {
     // In the background: a failed refresh changes nothing (the entry expires as it would
     // have, and the next miss reads and reports as usual).
-    if (cached.refresh) cache.readOnce(hashBase64, cached.refresh, () => (refresh ? refresh(hashBase64) : read(Buffer.from(hashBase64, 'base64')))).catch(() => undefined)
+    if (cached.refresh) cache.readOnce(cacheKey, cached.refresh, () => (refresh ? refresh(cacheKey) : read(digestOfCacheKey(cacheKey)))).catch(() => undefined)
     return cached.value
   }
   if (cached.state === 'unknown') return undefined
-  return cache.readOnce(hashBase64, cached.ticket, () => read(Buffer.from(hashBase64, 'base64')))
+  return cache.readOnce(cacheKey, cached.ticket, () => read(digestOfCacheKey(cacheKey)))
 }
 
 /**
