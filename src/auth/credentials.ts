@@ -50,7 +50,7 @@ export function hashSecret(secret: string): Buffer {
  * are keyed by. Hashed in one call straight to a string, because every request hashes its
  * secret and allocating a Buffer for the digest costs more than the hash itself. Latin1,
  * not base64: it maps each byte to one character and back (digestOfCacheKey) as a copy,
- * while encoding to base64 cost 1.2–1.4 µs of CPU a request under the benchmark's load
+ * while encoding to base64 cost about 1.1–1.2 µs of CPU a request under the benchmark's load
  * (bench/README.md, tenth pass). Such a key is as unique as the digest, and it is never
  * written anywhere: it lives only in the caches' maps.
  */
