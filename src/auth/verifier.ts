@@ -291,8 +291,8 @@ export class AuthVerifier {
   }
 
   // The database reads behind the caches: arrow functions made once, not one a lookup.
-  private readonly readKey = async (keyHash: Buffer): Promise<KnownKey | undefined> => {
-    const row = await findKeyByHash(this.db, keyHash)
+  private readonly readKey = async (cacheKey: string): Promise<KnownKey | undefined> => {
+    const row = await findKeyByHash(this.db, digestOfCacheKey(cacheKey))
     return row && knownKeyOf(row)
   }
 
@@ -310,8 +310,8 @@ export class AuthVerifier {
 
   private readonly refreshKey = (cacheKey: string): Promise<KnownKey | undefined> => this.keyRefreshes.read(cacheKey)
 
-  private readonly readSession = async (tokenHash: Buffer): Promise<KnownSession | undefined> => {
-    const row = await findSessionByHash(this.db, tokenHash)
+  private readonly readSession = async (cacheKey: string): Promise<KnownSession | undefined> => {
+    const row = await findSessionByHash(this.db, digestOfCacheKey(cacheKey))
     return row && { id: row.id, did: row.did, handle: row.handle, expiresAt: row.expires_at, revokedAt: row.revoked_at }
   }
 }
@@ -349,27 +349,26 @@ type Cached<T> = T | undefined | Promise<T | undefined>
 
 /**
  * A credential by the cache key of its secret (hashSecretCacheKey): from the cache when it
- * knows, else from `read` (one read for concurrent misses), given the hash as the database
- * keeps it (bytes); an entry due for a refresh is read again with `refresh` (given the cache
- * key) if there is one, else with `read`. Only keys have one: sessions are few, each used by
- * one person.
+ * knows, else from `read` (one read for concurrent misses); an entry due for a refresh is
+ * read again with `refresh` if there is one, else with `read`. Only keys have one: sessions
+ * are few, each used by one person.
  */
 function readThrough<T extends { id: string }>(
   cache: CredentialCache<T> | undefined,
   cacheKey: string,
-  read: (hash: Buffer) => Promise<T | undefined>,
-  refresh?: (cacheKey: string) => Promise<T | undefined>,
+  read: (cacheKey: string) => Promise<T | undefined>,
+  refresh: (cacheKey: string) => Promise<T | undefined> = read,
 ): Cached<T> {
-  if (!cache) return read(digestOfCacheKey(cacheKey))
+  if (!cache) return read(cacheKey)
   const cached = cache.lookup(cacheKey)
   if (cached.state === 'hit') {
     // In the background: a failed refresh changes nothing (the entry expires as it would
     // have, and the next miss reads and reports as usual).
-    if (cached.refresh) cache.readOnce(cacheKey, cached.refresh, () => (refresh ? refresh(cacheKey) : read(digestOfCacheKey(cacheKey)))).catch(() => undefined)
+    if (cached.refresh) cache.readOnce(cacheKey, cached.refresh, () => refresh(cacheKey)).catch(() => undefined)
     return cached.value
   }
   if (cached.state === 'unknown') return undefined
-  return cache.readOnce(cacheKey, cached.ticket, () => read(digestOfCacheKey(cacheKey)))
+  return cache.readOnce(cacheKey, cached.ticket, () => read(cacheKey))
 }
 
 /**
