@@ -52,7 +52,8 @@ export function hashSecret(secret: string): Buffer {
  * not base64: it maps each byte to one character and back (digestOfCacheKey) as a copy,
  * while encoding to base64 cost about 1.1–1.2 µs of CPU a request under the benchmark's load
  * (bench/README.md, tenth pass). Such a key is as unique as the digest, and it is never
- * written anywhere: it lives only in the caches' maps.
+ * written anywhere: it lives only in the verifier's memory (its caches, and the batch of
+ * refreshes waiting to be read).
  */
 export function hashSecretCacheKey(secret: string): string {
   // 'binary' is Node's other name for latin1 (the only one the typings accept here).
